@@ -1,0 +1,180 @@
+//! Per-format decoding and encoding.
+//!
+//! Each format module knows how to read the size (and frame count) from its
+//! header without decoding, and how to encode. Decoding itself goes through
+//! the `image` crate for every format (see [`decode`]).
+
+mod decode;
+mod gif;
+mod jpeg;
+mod png;
+mod sniff;
+mod webp;
+
+pub use sniff::sniff_format;
+
+pub(crate) use decode::open;
+
+use image::DynamicImage;
+
+use crate::{Error, ErrorKind, ImageFormat};
+
+/// What a header says, before any pixel is decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Header {
+    /// Canvas size (GIF's logical screen, WebP's canvas).
+    pub width: u32,
+    pub height: u32,
+    /// 1 for still images; the number of frames of an animation.
+    pub frames: u32,
+}
+
+/// Reads the dimensions from the header of an image already sniffed as
+/// `format`. Cheap: a few hundred bytes for PNG, JPEG and WebP, a walk over
+/// block headers for GIF.
+pub(crate) fn read_header(bytes: &[u8], format: ImageFormat) -> Result<Header, Error> {
+    let header = match format {
+        ImageFormat::Jpeg => jpeg::header(bytes),
+        ImageFormat::Png => png::header(bytes),
+        ImageFormat::Gif => gif::header(bytes),
+        ImageFormat::Webp => webp::header(bytes),
+    }?;
+    if header.width == 0 || header.height == 0 {
+        return Err(corrupt("the header gives a size of zero pixels"));
+    }
+    Ok(header)
+}
+
+/// The longest side each format can store. Only reachable when a location
+/// raises `image_max_side` above these.
+fn max_side(format: ImageFormat) -> u32 {
+    match format {
+        ImageFormat::Jpeg | ImageFormat::Gif => 65_535,
+        ImageFormat::Webp => 16_383,
+        ImageFormat::Png => i32::MAX as u32,
+    }
+}
+
+/// Refuses a size the format cannot store, so the pipeline can fail before
+/// decoding rather than in the encoder.
+pub(crate) fn check_size(format: ImageFormat, width: u32, height: u32) -> Result<(), Error> {
+    let max = max_side(format);
+    if width > max || height > max {
+        return Err(Error::new(
+            ErrorKind::TooManyPixels,
+            format!(
+                "the output would be {width}×{height} pixels; {} allows at most {max} pixels per side",
+                format_label(format),
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Encodes an 8-bit image (grey, grey+alpha, RGB or RGBA). JPEG input must
+/// already be opaque: flattening needs the background, which is the
+/// pipeline's business.
+pub(crate) fn encode(
+    image: &DynamicImage,
+    format: ImageFormat,
+    quality: u8,
+) -> Result<Vec<u8>, Error> {
+    check_size(format, image.width(), image.height())?;
+    match format {
+        ImageFormat::Jpeg => jpeg::encode(image, quality),
+        ImageFormat::Png => png::encode(image),
+        ImageFormat::Gif => gif::encode(image),
+        ImageFormat::Webp => webp::encode(image, quality),
+    }
+}
+
+/// The name people use for the format in sentences.
+pub(crate) fn format_label(format: ImageFormat) -> &'static str {
+    match format {
+        ImageFormat::Jpeg => "JPEG",
+        ImageFormat::Png => "PNG",
+        ImageFormat::Gif => "GIF",
+        ImageFormat::Webp => "WebP",
+    }
+}
+
+/// Longest detail quoted from a codec's error text.
+const MAX_DETAIL_CHARS: usize = 120;
+
+/// A codec's error text made fit for a response body: one line, no control
+/// characters, bounded length.
+pub(crate) fn detail(text: &str) -> String {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let clean = clean.trim();
+    let mut chars = clean.chars();
+    let mut short: String = chars.by_ref().take(MAX_DETAIL_CHARS).collect();
+    if chars.next().is_some() {
+        short.push('…');
+    }
+    short
+}
+
+pub(crate) fn corrupt(what: &str) -> Error {
+    Error::new(
+        ErrorKind::CorruptImage,
+        format!("the image is corrupt or truncated: {}", detail(what)),
+    )
+}
+
+pub(crate) fn internal(what: &str) -> Error {
+    Error::new(ErrorKind::Internal, detail(what))
+}
+
+/// An encoder failure is never the client's fault.
+fn encode_error(format: ImageFormat, err: impl std::fmt::Display) -> Error {
+    internal(&format!("{} encoding failed: {err}", format_label(format)))
+}
+
+/// `N` bytes at `at`, or `None` past the end (offsets come from the file,
+/// so even the addition is checked).
+fn bytes_at<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {
+    bytes.get(at..at.checked_add(N)?)?.try_into().ok()
+}
+
+fn be16(bytes: &[u8], at: usize) -> Option<u16> {
+    bytes_at(bytes, at).map(u16::from_be_bytes)
+}
+
+fn be32(bytes: &[u8], at: usize) -> Option<u32> {
+    bytes_at(bytes, at).map(u32::from_be_bytes)
+}
+
+fn le16(bytes: &[u8], at: usize) -> Option<u16> {
+    bytes_at(bytes, at).map(u16::from_le_bytes)
+}
+
+fn le24(bytes: &[u8], at: usize) -> Option<u32> {
+    bytes_at::<3>(bytes, at).map(|[a, b, c]| u32::from_le_bytes([a, b, c, 0]))
+}
+
+fn le32(bytes: &[u8], at: usize) -> Option<u32> {
+    bytes_at(bytes, at).map(u32::from_le_bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn details_are_one_short_line() {
+        assert_eq!(detail("bad\nthing\u{0}"), "bad thing");
+        let long = detail(&"y".repeat(1000));
+        assert_eq!(long.chars().count(), MAX_DETAIL_CHARS + 1);
+    }
+
+    #[test]
+    fn reads_never_run_past_the_end() {
+        assert_eq!(be16(&[1], 0), None);
+        assert_eq!(be32(&[1, 2, 3, 4], 1), None);
+        assert_eq!(le24(&[1, 2, 3], 0), Some(0x030201));
+        assert_eq!(le32(&[], usize::MAX - 1), None);
+    }
+}

@@ -1,0 +1,61 @@
+//! The image pipeline behind the nginx module, with no nginx in it.
+//!
+//! The glue hands this crate the bytes of an original image, a validated
+//! [`Transform`] (parsed from the `image_transform` option string) and the
+//! [`Limits`] of the location; it gets back the encoded output or a typed
+//! [`Error`] that already knows its HTTP status and code.
+//!
+//! ```text
+//! options::parse ─► Transform
+//! process(bytes, Transform, Limits, Control)
+//!     sniff format ─► read header (limits checked before decoding)
+//!     ─► decode ─► orient ─► resize/crop/pad ─► rotate ─► encode ─► Output
+//! ```
+//!
+//! [`sniff_format`] is the first step on its own, for callers that need to
+//! know what an original is (its `Content-Type`) without transforming it.
+
+pub mod error;
+pub mod limits;
+pub mod options;
+
+mod codecs;
+mod geometry;
+mod pipeline;
+
+pub use codecs::sniff_format;
+pub use error::{Error, ErrorKind};
+pub use limits::Limits;
+pub use options::{parse, Fit, Gravity, OnError, Transform};
+pub use pipeline::{process, Control, Output};
+
+/// The image formats the engine reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ImageFormat {
+    Jpeg,
+    Png,
+    Gif,
+    Webp,
+}
+
+impl ImageFormat {
+    /// The `Content-Type` of an image in this format.
+    pub fn mime(self) -> &'static str {
+        match self {
+            ImageFormat::Jpeg => "image/jpeg",
+            ImageFormat::Png => "image/png",
+            ImageFormat::Gif => "image/gif",
+            ImageFormat::Webp => "image/webp",
+        }
+    }
+
+    /// The name used in the `format=` option.
+    pub fn name(self) -> &'static str {
+        match self {
+            ImageFormat::Jpeg => "jpeg",
+            ImageFormat::Png => "png",
+            ImageFormat::Gif => "gif",
+            ImageFormat::Webp => "webp",
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! decode → orient → resize → pad → rotate → encode.
+//!
+//! Every step that can take a while is followed by a look at the
+//! [`Control`], so a job whose client went away or whose time ran out stops
+//! at the next step instead of finishing work nobody will read.
+
+mod bounds;
+mod orient;
+mod pad;
+mod pixels;
+mod resize;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use crate::{codecs, geometry, Error, ErrorKind, ImageFormat, Limits, Transform};
+
+/// How the caller can stop a running job: a flag set when the client goes
+/// away, and a deadline (`image_timeout`).
+pub struct Control<'a> {
+    pub cancel: &'a AtomicBool,
+    pub deadline: Option<Instant>,
+}
+
+impl Control<'_> {
+    /// `Err` when the job should stop: [`ErrorKind::Cancelled`] once the
+    /// flag is set, [`ErrorKind::ProcessingTimeout`] once the deadline has
+    /// passed. The flag is only a hint between threads, so a relaxed load is
+    /// enough.
+    pub fn check(&self) -> Result<(), Error> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(Error::new(
+                ErrorKind::Cancelled,
+                "the client closed the connection",
+            ));
+        }
+        if self
+            .deadline
+            .is_some_and(|deadline| Instant::now() >= deadline)
+        {
+            return Err(Error::new(
+                ErrorKind::ProcessingTimeout,
+                "processing took longer than the time limit",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The encoded result and what the access log wants to know about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    pub bytes: Vec<u8>,
+    pub format: ImageFormat,
+    pub width: u32,
+    pub height: u32,
+    pub original_format: ImageFormat,
+    pub original_width: u32,
+    pub original_height: u32,
+}
+
+/// Runs the whole pipeline on one original.
+pub fn process(
+    input: &[u8],
+    transform: &Transform,
+    limits: &Limits,
+    control: &Control<'_>,
+) -> Result<Output, Error> {
+    control.check()?;
+    let rotation = orient::rotation(transform.rotate)?;
+
+    // Size first, from the header alone: a decompression bomb is refused
+    // before the decoder allocates anything.
+    let original_format = codecs::sniff_format(input)?;
+    let header = codecs::read_header(input, original_format)?;
+    bounds::check_source(header.width, header.height, header.frames, limits)?;
+    let mut source = codecs::open(input, original_format, limits)?;
+    let (original_width, original_height) = source.dimensions();
+    // The decoder's view wins if it differs from the header walk.
+    bounds::check_source(original_width, original_height, 1, limits)?;
+    let orientation = source.orientation();
+    control.check()?;
+
+    let image = source.decode()?;
+    control.check()?;
+
+    let mut image = pixels::to_8bit(image);
+    image.apply_orientation(orientation);
+    let plan = geometry::plan(
+        image.width(),
+        image.height(),
+        transform.width,
+        transform.height,
+        transform.fit,
+        transform.gravity,
+    );
+    // The canvas is the largest thing the plan makes (it holds the resized
+    // image), and enlarging modes can make it far larger than the source.
+    bounds::check_output(plan.canvas.0, plan.canvas.1, limits)?;
+    let format = transform.format.unwrap_or(original_format);
+    codecs::check_size(format, plan.canvas.0, plan.canvas.1)?;
+    if plan.needs_resize(image.width(), image.height()) {
+        image = resize::resize(image, &plan)?;
+        control.check()?;
+    }
+
+    if plan.is_padded() {
+        image = pad::pad(&image, plan.canvas, plan.offset, transform.background);
+    }
+    image.apply_orientation(rotation);
+
+    if format == ImageFormat::Jpeg && image.color().has_alpha() {
+        // JPEG has no alpha: what shows through is the background.
+        image = pad::flatten(&image, transform.background);
+    }
+    control.check()?;
+
+    let bytes = codecs::encode(&image, format, transform.quality)?;
+    Ok(Output {
+        bytes,
+        format,
+        width: image.width(),
+        height: image.height(),
+        original_format,
+        original_width,
+        original_height,
+    })
+}

@@ -1,0 +1,106 @@
+//! Resampling with `fast_image_resize`: Lanczos3, SIMD chosen at run time,
+//! cover/crop boxes applied by the resizer itself (fractional boxes allowed)
+//! so no intermediate cropped copy is made.
+//!
+//! The resizer works on the decoded layout directly (grey, grey+alpha, RGB,
+//! RGBA): the pixel buffer is handed over without copying or converting.
+//! With an alpha channel it premultiplies before filtering and divides
+//! after, so transparent pixels do not bleed their (invisible) colour into
+//! their neighbours.
+
+use fast_image_resize::images::Image;
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use image::{DynamicImage, GrayAlphaImage, GrayImage, RgbImage, RgbaImage};
+
+use crate::codecs::internal;
+use crate::geometry::Plan;
+use crate::Error;
+
+pub(super) fn resize(image: DynamicImage, plan: &Plan) -> Result<DynamicImage, Error> {
+    let pixel_type = match image {
+        DynamicImage::ImageLuma8(_) => PixelType::U8,
+        DynamicImage::ImageLumaA8(_) => PixelType::U8x2,
+        DynamicImage::ImageRgb8(_) => PixelType::U8x3,
+        DynamicImage::ImageRgba8(_) => PixelType::U8x4,
+        _ => return Err(internal("resizing needs an 8-bit image")),
+    };
+    let (src_width, src_height) = (image.width(), image.height());
+    let (width, height) = plan.resized;
+
+    let src = Image::from_vec_u8(src_width, src_height, image.into_bytes(), pixel_type)
+        .map_err(|err| internal(&format!("resize source: {err}")))?;
+    let mut dst = Image::new(width, height, pixel_type);
+    let crop = plan.crop;
+    let options = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
+        .crop(crop.x, crop.y, crop.width, crop.height);
+    Resizer::new()
+        .resize(&src, &mut dst, &options)
+        .map_err(|err| internal(&format!("resize: {err}")))?;
+
+    let raw = dst.into_vec();
+    let resized = match pixel_type {
+        PixelType::U8 => GrayImage::from_raw(width, height, raw).map(DynamicImage::ImageLuma8),
+        PixelType::U8x2 => {
+            GrayAlphaImage::from_raw(width, height, raw).map(DynamicImage::ImageLumaA8)
+        }
+        PixelType::U8x3 => RgbImage::from_raw(width, height, raw).map(DynamicImage::ImageRgb8),
+        _ => RgbaImage::from_raw(width, height, raw).map(DynamicImage::ImageRgba8),
+    };
+    resized.ok_or_else(|| internal("the resized buffer has the wrong size"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::plan;
+    use crate::{Fit, Gravity};
+    use image::{ImageBuffer, LumaA, Rgb, Rgba};
+
+    #[test]
+    fn every_layout_is_resized_in_place() {
+        let plan = plan(8, 4, Some(4), None, Fit::ScaleDown, Gravity::Center);
+        for image in [
+            DynamicImage::ImageLuma8(ImageBuffer::from_pixel(8, 4, image::Luma([50]))),
+            DynamicImage::ImageLumaA8(ImageBuffer::from_pixel(8, 4, LumaA([50, 200]))),
+            DynamicImage::ImageRgb8(ImageBuffer::from_pixel(8, 4, Rgb([1, 2, 3]))),
+            DynamicImage::ImageRgba8(ImageBuffer::from_pixel(8, 4, Rgba([1, 2, 3, 4]))),
+        ] {
+            let color = image.color();
+            let resized = resize(image, &plan).expect("resize");
+            assert_eq!((resized.width(), resized.height()), (4, 2));
+            assert_eq!(resized.color(), color);
+        }
+    }
+
+    #[test]
+    fn transparent_pixels_do_not_bleed_colour() {
+        // Left half opaque red, right half fully transparent green.
+        let image = DynamicImage::ImageRgba8(ImageBuffer::from_fn(16, 16, |x, _| {
+            if x < 8 {
+                Rgba([255, 0, 0, 255])
+            } else {
+                Rgba([0, 255, 0, 0])
+            }
+        }));
+        let plan = plan(16, 16, Some(8), None, Fit::ScaleDown, Gravity::Center);
+        let resized = resize(image, &plan).expect("resize");
+        let resized = resized.as_rgba8().expect("rgba");
+        for pixel in resized.pixels().filter(|p| p.0[3] > 0) {
+            assert!(pixel.0[1] < 8, "green bled into {pixel:?}");
+        }
+    }
+
+    #[test]
+    fn a_whole_pixel_crop_at_scale_one_is_a_copy() {
+        let image = DynamicImage::ImageRgb8(ImageBuffer::from_fn(10, 4, |x, _| {
+            Rgb([x as u8 * 20, 0, 0])
+        }));
+        let plan = plan(10, 4, Some(4), Some(8), Fit::Crop, Gravity::Right);
+        let cut = resize(image, &plan).expect("resize");
+        let cut = cut.as_rgb8().expect("rgb");
+        assert_eq!(cut.dimensions(), (4, 4));
+        let reds: Vec<u8> = (0..4).map(|x| cut.get_pixel(x, 0).0[0]).collect();
+        assert_eq!(reds, [120, 140, 160, 180]);
+    }
+}

@@ -1,0 +1,93 @@
+//! The precontent phase handler: decides, before the content handler runs,
+//! whether this request will be transformed. Bad options and methods are
+//! refused here, without fetching the original.
+
+use image_engine::{Error, ErrorKind};
+use ngx::ffi::{
+    ngx_http_discard_request_body, ngx_http_finalize_request, ngx_http_request_t, ngx_int_t,
+};
+
+use crate::conf::LocConf;
+use crate::ctx::{self, RequestCtx};
+use crate::ngx_http_image_module;
+use crate::options;
+use crate::response::{send_error, Sink};
+use crate::util::{guard, loc_conf, static_str};
+
+const NGX_DECLINED: ngx_int_t = -5;
+const NGX_DONE: ngx_int_t = -4;
+const NGX_HTTP_INTERNAL_SERVER_ERROR: ngx_int_t = 500;
+const NGX_HTTP_GET: usize = ngx::ffi::NGX_HTTP_GET as usize;
+const NGX_HTTP_HEAD: usize = ngx::ffi::NGX_HTTP_HEAD as usize;
+
+pub unsafe extern "C" fn handler(r: *mut ngx_http_request_t) -> ngx_int_t {
+    guard(NGX_HTTP_INTERNAL_SERVER_ERROR, || {
+        // SAFETY: nginx calls phase handlers with a live request.
+        unsafe { precontent(r) }
+    })
+}
+
+/// # Safety
+/// `r` must be a live request.
+unsafe fn precontent(r: *mut ngx_http_request_t) -> ngx_int_t {
+    // SAFETY: r is live for the whole call.
+    unsafe {
+        if r != (*r).main || ctx::get(r).is_some() {
+            return NGX_DECLINED;
+        }
+        let conf: &LocConf = loc_conf(r, &*std::ptr::addr_of!(ngx_http_image_module));
+        let Some(cv) = conf.options() else {
+            return NGX_DECLINED;
+        };
+
+        let method = (*r).method;
+        if method != NGX_HTTP_GET && method != NGX_HTTP_HEAD {
+            let Some(ctx) = ctx::create(r, RequestCtx::new(Ok(Default::default()))) else {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            };
+            let err = Error::new(
+                ErrorKind::MethodNotAllowed,
+                "only GET and HEAD requests can be transformed",
+            );
+            if ngx_http_discard_request_body(r) != 0 {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+            return finish(r, send_error(r, ctx, &err, Sink::Top));
+        }
+
+        let transform = options::evaluate(r, cv);
+        let invalid = transform.is_err();
+        let Some(ctx) = ctx::create(r, RequestCtx::new(transform)) else {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        };
+
+        if method == NGX_HTTP_HEAD {
+            // The output's length is only known once the original has been
+            // transformed, so the original must arrive even for HEAD. Static
+            // files do (our header filter holds the header that would tell
+            // the static handler to stop); a proxied origin needs a GET,
+            // which the proxy module takes from `method_name`. `method`
+            // stays HEAD so that nginx still answers without a body, even
+            // if the request is redirected to a location we do not touch.
+            ctx.head = true;
+            (*r).method_name = static_str("GET");
+        }
+
+        if invalid {
+            let err = ctx.transform.clone().unwrap_err();
+            return finish(r, send_error(r, ctx, &err, Sink::Top));
+        }
+        NGX_DECLINED
+    }
+}
+
+/// Ends a request answered from this phase.
+///
+/// # Safety
+/// `r` must be a live request.
+unsafe fn finish(r: *mut ngx_http_request_t, rc: ngx_int_t) -> ngx_int_t {
+    // SAFETY: r is live; after finalizing we return NGX_DONE and the phase
+    // engine does not touch r again.
+    unsafe { ngx_http_finalize_request(r, rc) };
+    NGX_DONE
+}
