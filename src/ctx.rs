@@ -31,6 +31,17 @@ pub enum State {
     PassThrough,
 }
 
+/// What the access log may want to know (`$image_*` variables).
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub status: Option<u16>,
+    pub error_code: Option<u16>,
+    pub original_bytes: Option<usize>,
+    pub output_bytes: Option<usize>,
+    pub original_size: Option<(u32, u32)>,
+    pub process_ms: Option<u64>,
+}
+
 pub struct RequestCtx {
     pub state: State,
     /// The parsed options, or why they are invalid.
@@ -47,13 +58,21 @@ pub struct RequestCtx {
     pub cancel: Arc<AtomicBool>,
     /// Whether the cancel cleanup is registered.
     pub cleanup_added: bool,
+    /// The evaluated option string (part of the default backoff key).
+    pub options: String,
+    /// A job waiting for a free slot (see `scheduler`).
+    pub pending: Option<Box<crate::task::Job>>,
+    pub stats: Stats,
 }
 
 impl RequestCtx {
-    pub fn new(transform: Result<Transform, Error>) -> Self {
+    pub fn new(options: String, transform: Result<Transform, Error>) -> Self {
         RequestCtx {
             state: State::Start,
             transform,
+            options,
+            pending: None,
+            stats: Stats::default(),
             head: false,
             input: Vec::new(),
             output: Vec::new(),

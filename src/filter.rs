@@ -4,7 +4,7 @@
 //! The module is ordered before the copy filter (see `lib.rs`), so static
 //! files reach us as memory buffers once `main_filter_need_in_memory` is set.
 
-use image_engine::{Error, ErrorKind};
+use image_engine::{sniff_format, Error, ErrorKind, OnError};
 use ngx::ffi::{
     ngx_chain_t, ngx_http_output_body_filter_pt, ngx_http_output_header_filter_pt,
     ngx_http_request_t, ngx_int_t,
@@ -14,7 +14,7 @@ use crate::conf::{LocConf, ThreadPoolConf};
 use crate::ctx::{self, RequestCtx, State};
 use crate::ngx_http_image_module;
 use crate::options;
-use crate::response::{send_error, send_image, Sink};
+use crate::response::{send_error, send_image, send_original, Sink};
 use crate::task;
 use crate::util::{guard, loc_conf};
 
@@ -108,7 +108,8 @@ unsafe fn header(r: *mut ngx_http_request_t) -> ngx_int_t {
                 if (*r).method == NGX_HTTP_HEAD || (*r).headers_out.status != 200 {
                     return next_header(r);
                 }
-                match ctx::create(r, RequestCtx::new(options::evaluate(r, cv))) {
+                let (text, transform) = options::evaluate(r, cv, &conf.policy());
+                match ctx::create(r, RequestCtx::new(text, transform)) {
                     Some(ctx) => ctx,
                     None => return NGX_ERROR,
                 }
@@ -119,9 +120,15 @@ unsafe fn header(r: *mut ngx_http_request_t) -> ngx_int_t {
             // Our own response, or one we already decided to leave alone.
             return next_header(r);
         }
-        if (*r).headers_out.status != 200 {
-            ctx.state = State::PassThrough;
-            return next_header(r);
+        let status = (*r).headers_out.status;
+        if status != 200 {
+            return match origin_error(r, status) {
+                Some(err) => send_error(r, ctx, &err, Sink::Next),
+                None => {
+                    ctx.state = State::PassThrough;
+                    next_header(r)
+                }
+            };
         }
         if let Err(err) = &ctx.transform {
             let err = err.clone();
@@ -231,36 +238,35 @@ unsafe fn start_processing(
         }
     };
     let input = std::mem::take(&mut ctx.input);
-    let job = task::Job::new(input, transform, ctx.cancel.clone());
+    ctx.stats.original_bytes = Some(input.len());
+    let mut job = task::Job::new(input, transform, conf, ctx.cancel.clone());
 
     match conf.thread_pool {
         ThreadPoolConf::Pool(pool) => {
             // SAFETY: r is live; the pool was registered at configuration.
-            match unsafe { task::post(r, ctx, pool, job) } {
+            match unsafe { task::submit(r, ctx, conf, pool, job) } {
                 Ok(()) => NGX_OK,
-                Err(()) => {
-                    // SAFETY: r is live.
-                    unsafe { clear_buffered(r) };
-                    let err = Error::new(
-                        ErrorKind::Overloaded,
-                        "too many images are being processed; try again later",
-                    );
-                    unsafe { send_error(r, ctx, &err, Sink::Next) }
-                }
+                Err(err) => unsafe {
+                    clear_buffered(r);
+                    send_error(r, ctx, &err, Sink::Next)
+                },
             }
         }
         ThreadPoolConf::Off | ThreadPoolConf::Unset => {
             let result = job.run();
+            ctx.stats.process_ms = Some(job.elapsed.as_millis() as u64);
             // SAFETY: r is live.
             unsafe {
                 clear_buffered(r);
-                respond(r, ctx, result)
+                respond(r, ctx, result, job)
             }
         }
     }
 }
 
-/// Sends the engine's result through the rest of the chain.
+/// Sends the engine's result through the rest of the chain; with
+/// `onerror=original`, a failure serves the original instead when it is a
+/// good image the engine merely could not transform.
 ///
 /// # Safety
 /// `r` must be the live main request owning `ctx`, header unsent.
@@ -268,14 +274,60 @@ pub unsafe fn respond(
     r: *mut ngx_http_request_t,
     ctx: &mut RequestCtx,
     result: Result<image_engine::Output, Error>,
+    job: task::Job,
 ) -> ngx_int_t {
     // SAFETY: guaranteed by the caller.
     unsafe {
         match result {
             Ok(output) => send_image(r, ctx, output, Sink::Next),
-            Err(err) => send_error(r, ctx, &err, Sink::Next),
+            Err(err) => {
+                let wants_original =
+                    matches!(&ctx.transform, Ok(t) if t.onerror == OnError::Original);
+                if wants_original && original_is_servable(err.kind) {
+                    let original = job.into_input();
+                    if let Ok(format) = sniff_format(&original) {
+                        return send_original(r, ctx, original, format, &err);
+                    }
+                }
+                send_error(r, ctx, &err, Sink::Next)
+            }
         }
     }
+}
+
+/// Failures after which the original is still a good image to show.
+fn original_is_servable(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::TooManyPixels
+            | ErrorKind::ProcessingTimeout
+            | ErrorKind::Overloaded
+            | ErrorKind::Internal
+    )
+}
+
+/// The error a non-200 response of the origin stands for. A status nginx
+/// made up itself because the proxied origin failed (no response header
+/// arrived) is told apart from one the origin sent.
+///
+/// # Safety
+/// `r` must be a live request.
+unsafe fn origin_error(r: *mut ngx_http_request_t, status: usize) -> Option<Error> {
+    // SAFETY: r and its upstream (if any) are live.
+    let answered = unsafe {
+        let u = (*r).upstream;
+        u.is_null() || (*u).headers_in.status_n != 0
+    };
+    let status = u16::try_from(status).ok()?;
+    let kind = ErrorKind::from_origin_status(status, answered)?;
+    let message = match kind {
+        ErrorKind::OriginUnreachable => "the origin could not be reached".to_string(),
+        ErrorKind::OriginTimeout => "the origin did not answer in time".to_string(),
+        ErrorKind::OriginServerError => format!("the origin failed with status {status}"),
+        ErrorKind::OriginNotFound => "the original image was not found".to_string(),
+        _ => format!("the origin refused the request with status {status}"),
+    };
+    Some(Error::new(kind, message))
 }
 
 /// Clears our `c->buffered` bit.

@@ -6,14 +6,18 @@
 //! filters), `task` (thread-pool offload), `response` (what we send),
 //! `options` (evaluating the option string), `ctx` (per-request state).
 
+mod backoff;
+mod cache;
 mod conf;
 mod ctx;
 mod filter;
 mod options;
 mod phase;
 mod response;
+mod scheduler;
 mod task;
 mod util;
+mod variables;
 
 use std::ffi::{c_char, c_void};
 use std::ptr::{addr_of, null, null_mut};
@@ -25,7 +29,7 @@ use ngx::ffi::{
     ngx_http_phases_NGX_HTTP_PRECONTENT_PHASE, ngx_int_t, ngx_module_t, NGX_HTTP_MODULE,
 };
 
-use crate::conf::LocConf;
+use crate::conf::{LocConf, MainConf};
 use crate::util::guard;
 
 const NGX_OK: ngx_int_t = 0;
@@ -36,6 +40,24 @@ unsafe extern "C" fn create_loc_conf(cf: *mut ngx_conf_t) -> *mut c_void {
         // SAFETY: cf is live during configuration; the pool drops the value.
         let pool = unsafe { Pool::from_ngx_pool((*cf).pool) };
         pool.allocate(LocConf::default()) as *mut c_void
+    })
+}
+
+unsafe extern "C" fn create_main_conf(cf: *mut ngx_conf_t) -> *mut c_void {
+    guard(null_mut(), || {
+        // SAFETY: as in create_loc_conf.
+        let pool = unsafe { Pool::from_ngx_pool((*cf).pool) };
+        pool.allocate(MainConf::default()) as *mut c_void
+    })
+}
+
+unsafe extern "C" fn preconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
+    guard(NGX_ERROR, || {
+        // SAFETY: called once by nginx with the http configuration.
+        match unsafe { variables::register(cf) } {
+            Ok(()) => NGX_OK,
+            Err(()) => NGX_ERROR,
+        }
     })
 }
 
@@ -60,9 +82,9 @@ unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
 }
 
 static MODULE_CTX: ngx_http_module_t = ngx_http_module_t {
-    preconfiguration: None,
+    preconfiguration: Some(preconfiguration),
     postconfiguration: Some(postconfiguration),
-    create_main_conf: None,
+    create_main_conf: Some(create_main_conf),
     init_main_conf: None,
     create_srv_conf: None,
     merge_srv_conf: None,

@@ -1,7 +1,7 @@
 //! Evaluating `image_transform` for one request: substitute variables, then
 //! let the engine parse and validate the result.
 
-use image_engine::{Error, ErrorKind, Transform};
+use image_engine::{Error, ErrorKind, Policy, Transform};
 use ngx::ffi::{ngx_http_complex_value, ngx_http_complex_value_t, ngx_http_request_t, ngx_str_t};
 
 use crate::util::str_bytes;
@@ -13,7 +13,27 @@ use crate::util::str_bytes;
 pub unsafe fn evaluate(
     r: *mut ngx_http_request_t,
     cv: *mut ngx_http_complex_value_t,
-) -> Result<Transform, Error> {
+    policy: &Policy,
+) -> (String, Result<Transform, Error>) {
+    // SAFETY: guaranteed by the caller.
+    match unsafe { value(r, cv) } {
+        Ok(text) => {
+            let transform =
+                image_engine::parse(&text).and_then(|t| policy.check(&text, &t).map(|()| t));
+            (text, transform)
+        }
+        Err(err) => (String::new(), Err(err)),
+    }
+}
+
+/// The option string after variable substitution.
+///
+/// # Safety
+/// As for [`evaluate`].
+pub unsafe fn value(
+    r: *mut ngx_http_request_t,
+    cv: *mut ngx_http_complex_value_t,
+) -> Result<String, Error> {
     let mut value = ngx_str_t::default();
     // SAFETY: both pointers are live; nginx writes the result into `value`
     // with memory from the request pool.
@@ -32,5 +52,5 @@ pub unsafe fn evaluate(
             "the image options are not valid UTF-8",
         )
     })?;
-    image_engine::parse(text)
+    Ok(text.to_owned())
 }

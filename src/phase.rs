@@ -12,7 +12,8 @@ use crate::ctx::{self, RequestCtx};
 use crate::ngx_http_image_module;
 use crate::options;
 use crate::response::{send_error, Sink};
-use crate::util::{guard, loc_conf, static_str};
+use crate::util::{guard, loc_conf, request_header, static_str};
+use crate::variables::VIA_TOKEN;
 
 const NGX_DECLINED: ngx_int_t = -5;
 const NGX_DONE: ngx_int_t = -4;
@@ -40,9 +41,22 @@ unsafe fn precontent(r: *mut ngx_http_request_t) -> ngx_int_t {
             return NGX_DECLINED;
         };
 
+        if is_loop(r) {
+            let Some(ctx) = ctx::create(r, RequestCtx::new(String::new(), Ok(Default::default())))
+            else {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            };
+            let err = Error::new(
+                ErrorKind::Loop,
+                "the request came back to the image module (loop)",
+            );
+            return finish(r, send_error(r, ctx, &err, Sink::Top));
+        }
+
         let method = (*r).method;
         if method != NGX_HTTP_GET && method != NGX_HTTP_HEAD {
-            let Some(ctx) = ctx::create(r, RequestCtx::new(Ok(Default::default()))) else {
+            let Some(ctx) = ctx::create(r, RequestCtx::new(String::new(), Ok(Default::default())))
+            else {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             };
             let err = Error::new(
@@ -55,9 +69,9 @@ unsafe fn precontent(r: *mut ngx_http_request_t) -> ngx_int_t {
             return finish(r, send_error(r, ctx, &err, Sink::Top));
         }
 
-        let transform = options::evaluate(r, cv);
+        let (text, transform) = options::evaluate(r, cv, &conf.policy());
         let invalid = transform.is_err();
-        let Some(ctx) = ctx::create(r, RequestCtx::new(transform)) else {
+        let Some(ctx) = ctx::create(r, RequestCtx::new(text, transform)) else {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         };
 
@@ -79,6 +93,24 @@ unsafe fn precontent(r: *mut ngx_http_request_t) -> ngx_int_t {
         }
         NGX_DECLINED
     }
+}
+
+/// Whether the request carries the module's own `Via` token: an origin
+/// request that came back to a transforming location.
+///
+/// # Safety
+/// `r` must be a live request.
+unsafe fn is_loop(r: *mut ngx_http_request_t) -> bool {
+    // SAFETY: r is live.
+    let Some(via) = (unsafe { request_header(r, "Via") }) else {
+        return false;
+    };
+    via.split(|&b| b == b',').any(|hop| {
+        hop.split(|&b| b == b' ')
+            .filter(|part| !part.is_empty())
+            .nth(1)
+            .is_some_and(|by| by.eq_ignore_ascii_case(VIA_TOKEN.as_bytes()))
+    })
 }
 
 /// Ends a request answered from this phase.

@@ -1,19 +1,25 @@
 //! Building the responses the module sends: the transformed image, or an
 //! error with its JSON body, `Image-Error` header and cache policy.
 
-use image_engine::{Error, ErrorKind, Output};
+use image_engine::{Error, ErrorKind, ImageFormat, Output};
 use ngx::ffi::{
     ngx_alloc_chain_link, ngx_buf_t, ngx_chain_t, ngx_http_output_filter, ngx_http_request_t,
     ngx_http_send_header, ngx_int_t, ngx_pcalloc, ngx_str_t, NGX_LOG_ERR, NGX_LOG_INFO,
 };
 use ngx::ngx_log_error;
 
+use crate::cache;
+use crate::conf::LocConf;
 use crate::ctx::{RequestCtx, State};
 use crate::filter;
-use crate::util::{add_header, clear_header, pool_str, static_str, status, str_bytes};
+use crate::ngx_http_image_module;
+use crate::util::{add_header, clear_header, loc_conf, pool_str, static_str, status, str_bytes};
 
 const NGX_OK: ngx_int_t = 0;
 const NGX_ERROR: ngx_int_t = -1;
+
+/// Seconds an overloaded client is asked to wait before trying again.
+const RETRY_AFTER: &str = "1";
 
 /// Where a response enters the filter chain.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -35,12 +41,16 @@ pub unsafe fn send_image(
     output: Output,
     sink: Sink,
 ) -> ngx_int_t {
+    ctx.stats.status = Some(200);
+    ctx.stats.output_bytes = Some(output.bytes.len());
+    ctx.stats.original_size = Some((output.original_width, output.original_height));
     ctx.output = output.bytes;
     // SAFETY: headers_out belongs to the live request; the header has not
     // been sent, so changing it is allowed.
     unsafe {
+        cache::record_success(r, ctx);
         let h = &mut (*r).headers_out;
-        h.status = status(200);
+        set_status(h, 200);
         set_content_type(r, output.format.mime());
         h.content_length_n = ctx.output.len() as i64;
         clear_header(&mut h.content_length);
@@ -66,12 +76,37 @@ pub unsafe fn send_error(
 ) -> ngx_int_t {
     // SAFETY: r is live; its connection log is valid.
     unsafe { log_error(r, err) };
-    ctx.output = err.to_json().into_bytes();
+    // SAFETY: r is live; its location configuration outlives it.
+    let conf: &LocConf = unsafe { loc_conf(r, &*std::ptr::addr_of!(ngx_http_image_module)) };
+    let fallback = conf
+        .fallback()
+        .filter(|_| matches!(err.status(), 400 | 404 | 413 | 415));
+    let status_code = match fallback {
+        Some(f) if f.status != 0 => f.status,
+        _ => err.status(),
+    };
+    let mime = match fallback {
+        // A placeholder image instead of the JSON body, as Cloudinary's
+        // default image.
+        Some(f) => {
+            ctx.output = f.image.as_ref().clone();
+            f.format.mime()
+        }
+        None => {
+            ctx.output = err.to_json().into_bytes();
+            "application/json"
+        }
+    };
+    ctx.stats.status = Some(status_code);
+    ctx.stats.error_code = err.code();
+    ctx.stats.output_bytes = Some(ctx.output.len());
+    // SAFETY: r is the live request owning ctx.
+    let cache = unsafe { cache::for_error(r, ctx, err) };
     // SAFETY: the header has not been sent.
     unsafe {
         let h = &mut (*r).headers_out;
-        h.status = status(err.status());
-        set_content_type(r, "application/json");
+        set_status(h, status_code);
+        set_content_type(r, mime);
         h.content_length_n = ctx.output.len() as i64;
         clear_header(&mut h.content_length);
         clear_header(&mut h.etag);
@@ -89,21 +124,68 @@ pub unsafe fn send_error(
                 _ => return NGX_ERROR,
             }
         }
-        let cache = if err.kind.is_transient() {
-            "no-store"
-        } else {
-            // Cacheable, but briefly: the origin may be fixed soon.
-            "public, max-age=60"
+        let Some(cache) = pool_str(r, cache.as_bytes()) else {
+            return NGX_ERROR;
         };
-        if !add_header(r, "Cache-Control", static_str(cache)) {
+        if !add_header(r, "Cache-Control", cache) {
             return NGX_ERROR;
         }
-        if err.kind == ErrorKind::MethodNotAllowed
-            && !add_header(r, "Allow", static_str("GET, HEAD"))
-        {
-            return NGX_ERROR;
+        let extra = match err.kind {
+            ErrorKind::MethodNotAllowed => Some(("Allow", "GET, HEAD")),
+            ErrorKind::Overloaded => Some(("Retry-After", RETRY_AFTER)),
+            _ => None,
+        };
+        if let Some((name, value)) = extra {
+            if !add_header(r, name, static_str(value)) {
+                return NGX_ERROR;
+            }
         }
         send(r, ctx, sink)
+    }
+}
+
+/// Serves the original unchanged (`onerror=original`), with the error's
+/// code kept in `Image-Error` as a warning.
+///
+/// # Safety
+/// As for [`send_image`].
+pub unsafe fn send_original(
+    r: *mut ngx_http_request_t,
+    ctx: &mut RequestCtx,
+    original: Vec<u8>,
+    format: ImageFormat,
+    err: &Error,
+) -> ngx_int_t {
+    // SAFETY: r is live; its connection log is valid.
+    unsafe { log_error(r, err) };
+    ctx.stats.status = Some(200);
+    ctx.stats.error_code = err.code();
+    ctx.stats.output_bytes = Some(original.len());
+    ctx.output = original;
+    // SAFETY: the header has not been sent.
+    unsafe {
+        let h = &mut (*r).headers_out;
+        set_status(h, 200);
+        set_content_type(r, format.mime());
+        h.content_length_n = ctx.output.len() as i64;
+        clear_header(&mut h.content_length);
+        clear_header(&mut h.accept_ranges);
+        (*r).set_allow_ranges(0);
+        if let Some(value) = err.header_value() {
+            match pool_str(r, value.as_bytes()) {
+                Some(v) if add_header(r, "Image-Error", v) => {}
+                _ => return NGX_ERROR,
+            }
+        }
+        if err.kind.is_transient() {
+            // Next time the transformation may well succeed.
+            clear_header(&mut h.cache_control);
+            clear_header(&mut h.expires);
+            if !add_header(r, "Cache-Control", static_str("no-store")) {
+                return NGX_ERROR;
+            }
+        }
+        send(r, ctx, Sink::Next)
     }
 }
 
@@ -135,6 +217,13 @@ pub unsafe fn log_error(r: *mut ngx_http_request_t, err: &Error) {
             uri
         );
     }
+}
+
+/// Sets the status and drops a status line copied from a proxied origin
+/// ("HTTP/1.1 500 ..."), which nginx would otherwise send as it is.
+fn set_status(h: &mut ngx::ffi::ngx_http_headers_out_t, code: u16) {
+    h.status = status(code);
+    h.status_line = ngx_str_t::default();
 }
 
 /// # Safety

@@ -131,3 +131,34 @@ pub unsafe fn str_bytes<'a>(s: &ngx_str_t) -> &'a [u8] {
 pub fn status(code: u16) -> ngx_uint_t {
     code as ngx_uint_t
 }
+
+/// The module's http-level configuration for this request.
+///
+/// # Safety
+/// As for [`loc_conf`].
+pub unsafe fn main_conf<'a, T>(r: *mut ngx_http_request_t, module: &ngx_module_t) -> &'a T {
+    // SAFETY: nginx allocates one main conf per http module.
+    unsafe { &*(*(*r).main_conf.add(module.ctx_index) as *const T) }
+}
+
+/// The value of the first request header called `name` (case-insensitive).
+///
+/// # Safety
+/// `r` must be a live request.
+pub unsafe fn request_header<'a>(r: *mut ngx_http_request_t, name: &str) -> Option<&'a [u8]> {
+    // SAFETY: headers_in.headers is an initialised list of table elements.
+    unsafe {
+        let mut part = &(*r).headers_in.headers.part as *const ngx::ffi::ngx_list_part_t;
+        while !part.is_null() {
+            let elts = (*part).elts as *const ngx_table_elt_t;
+            for i in 0..(*part).nelts {
+                let h = &*elts.add(i);
+                if str_bytes(&h.key).eq_ignore_ascii_case(name.as_bytes()) {
+                    return Some(str_bytes(&h.value));
+                }
+            }
+            part = (*part).next;
+        }
+        None
+    }
+}
