@@ -12,6 +12,7 @@ use ngx::ffi::{
 
 use crate::conf::{LocConf, ThreadPoolConf};
 use crate::ctx::{self, RequestCtx, State};
+use crate::fault::{self, Fault};
 use crate::ngx_http_image_module;
 use crate::options;
 use crate::response::{send_error, send_image, send_original, Sink};
@@ -116,6 +117,9 @@ unsafe fn header(r: *mut ngx_http_request_t) -> ngx_int_t {
             }
         };
 
+        if fault::requested(r) == Some(Fault::Filter) {
+            panic!("fault injected in the header filter");
+        }
         if ctx.state != State::Start {
             // Our own response, or one we already decided to leave alone.
             return next_header(r);
@@ -240,6 +244,8 @@ unsafe fn start_processing(
     let input = std::mem::take(&mut ctx.input);
     ctx.stats.original_bytes = Some(input.len());
     let mut job = task::Job::new(input, transform, conf, ctx.cancel.clone());
+    // SAFETY: r is live.
+    job.panic = unsafe { fault::requested(r) } == Some(Fault::Job);
 
     match conf.thread_pool {
         ThreadPoolConf::Pool(pool) => {

@@ -10,6 +10,7 @@ mod backoff;
 mod cache;
 mod conf;
 mod ctx;
+mod fault;
 mod filter;
 mod options;
 mod phase;

@@ -32,6 +32,8 @@ pub struct Job {
     result: Option<Result<Output, Error>>,
     /// How long the engine ran, for `$image_process_ms`.
     pub elapsed: Duration,
+    /// Panic on purpose (tests only, see `fault`).
+    pub panic: bool,
 }
 
 impl Job {
@@ -49,6 +51,7 @@ impl Job {
             cancel,
             result: None,
             elapsed: Duration::ZERO,
+            panic: false,
         }
     }
 
@@ -62,6 +65,9 @@ impl Job {
             deadline: Some(start + self.timeout),
         };
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if self.panic {
+                panic!("fault injected in the image job");
+            }
             image_engine::process(&self.input, &self.transform, &self.limits, &control)
         }))
         .unwrap_or_else(|_| {
@@ -253,6 +259,10 @@ unsafe fn start_next(pool: *mut ngx_thread_pool_t) {
         while let Some(next) = scheduler::release(pool) {
             let job = ctx::get(next).and_then(|ctx| ctx.pending.take());
             let Some(mut job) = job else {
+                // Cannot happen (a waiting request always holds its job),
+                // but a request must never stay blocked: let it go on.
+                unblock(next);
+                resume(next);
                 continue;
             };
             if !scheduler::still_wanted(next) {
@@ -301,8 +311,21 @@ unsafe fn complete(r: *mut ngx_http_request_t, mut job: Job) {
             None => {}
         }
 
-        // Usually ngx_http_writer (flush and finalize), or the finalizer of
-        // a request whose client went away.
+        resume(r);
+    }
+}
+
+/// Lets the request carry on where nginx parked it: usually ngx_http_writer
+/// (flush and finalize), or the finalizer of a request whose client went
+/// away.
+///
+/// # Safety
+/// `r` must be a live request that is no longer blocked.
+unsafe fn resume(r: *mut ngx_http_request_t) {
+    // SAFETY: r is live; it may be freed by the handler, so nothing touches
+    // it afterwards.
+    unsafe {
+        let c = (*r).connection;
         if (*r).done() != 0 {
             if let Some(handler) = (*(*c).write).handler {
                 handler((*c).write);

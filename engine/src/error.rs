@@ -96,6 +96,22 @@ impl ErrorKind {
         })
     }
 
+    /// The failure that an origin's non-200 answer stands for, if any.
+    /// `origin_answered` is false when nginx made the status up because the
+    /// origin could not be reached or did not answer in time (nginx says
+    /// 502 and 504 then); redirects and other non-errors are `None` and
+    /// pass through untouched.
+    pub fn from_origin_status(status: u16, origin_answered: bool) -> Option<ErrorKind> {
+        match status {
+            404 => Some(ErrorKind::OriginNotFound),
+            400..=499 => Some(ErrorKind::OriginClientError(status)),
+            504 if !origin_answered => Some(ErrorKind::OriginTimeout),
+            500..=599 if !origin_answered => Some(ErrorKind::OriginUnreachable),
+            500..=599 => Some(ErrorKind::OriginServerError),
+            _ => None,
+        }
+    }
+
     /// Transient failures must never be cached: the next try may succeed.
     pub fn is_transient(self) -> bool {
         matches!(self.status(), 499 | 500 | 502 | 503 | 504)
@@ -219,6 +235,36 @@ mod tests {
         ] {
             assert!(!kind.is_transient(), "{kind:?}");
         }
+    }
+
+    #[test]
+    fn origin_statuses_map_to_the_catalogue() {
+        use ErrorKind::*;
+        let cases = [
+            (404, true, Some(OriginNotFound)),
+            (403, true, Some(OriginClientError(403))),
+            (401, true, Some(OriginClientError(401))),
+            (410, true, Some(OriginClientError(410))),
+            (500, true, Some(OriginServerError)),
+            (503, true, Some(OriginServerError)),
+            (504, true, Some(OriginServerError)),
+            (502, false, Some(OriginUnreachable)),
+            (504, false, Some(OriginTimeout)),
+            (301, true, None),
+            (304, true, None),
+            (204, true, None),
+        ];
+        for (status, answered, kind) in cases {
+            assert_eq!(
+                ErrorKind::from_origin_status(status, answered),
+                kind,
+                "{status} answered={answered}"
+            );
+        }
+        assert_eq!(OriginServerError.status(), 502);
+        assert_eq!(OriginServerError.code(), Some(9509));
+        assert_eq!(OriginTimeout.status(), 504);
+        assert_eq!(OriginUnreachable.code(), Some(9504));
     }
 
     #[test]

@@ -82,6 +82,38 @@ impl Plan {
     pub fn is_padded(&self) -> bool {
         self.canvas != self.resized
     }
+
+    /// How many times smaller than the kept part of the source the resized
+    /// image is, in the direction that shrinks least (1 when nothing
+    /// shrinks). A decoder may shrink by up to this much while decoding.
+    pub fn reduction(&self) -> f64 {
+        let x = self.crop.width / f64::from(self.resized.0.max(1));
+        let y = self.crop.height / f64::from(self.resized.1.max(1));
+        x.min(y).max(1.0)
+    }
+
+    /// The same plan for a source that was shrunk `reduction` times while
+    /// decoding (JPEG's DCT scaling) to `decoded` pixels: the kept part is
+    /// scaled with the source, the output stays as planned. Decoders round
+    /// the shrunk size up (1601 / 8 gives 201 pixels, the last one made of a
+    /// single source column), so the exact factor is used rather than the
+    /// ratio of the sizes, which would stretch the image by up to a pixel.
+    pub fn shrunk_by(&self, reduction: u32, decoded: (u32, u32)) -> Plan {
+        if reduction <= 1 {
+            return *self;
+        }
+        let scale = 1.0 / f64::from(reduction);
+        let crop = self.crop;
+        Plan {
+            crop: Rect {
+                x: crop.x * scale,
+                y: crop.y * scale,
+                width: (crop.width * scale).min(f64::from(decoded.0)),
+                height: (crop.height * scale).min(f64::from(decoded.1)),
+            },
+            ..*self
+        }
+    }
 }
 
 /// Works out the plan for a `src_w × src_h` source. A requested side of 0
@@ -261,6 +293,43 @@ mod tests {
         assert_eq!(plan.resized, size, "{plan:?}");
         assert_eq!(plan.canvas, size, "{plan:?}");
         assert_eq!(plan.offset, (0, 0), "{plan:?}");
+    }
+
+    #[test]
+    fn reduction_is_the_smaller_shrink_of_the_two_sides() {
+        assert_eq!(p((4224, 3168), Some(400), None, Fit::ScaleDown).reduction(), 10.56);
+        // Squeezed: the side that shrinks least decides.
+        let squeezed = p((1000, 1000), Some(100), Some(500), Fit::Squeeze);
+        assert_eq!(squeezed.reduction(), 2.0);
+        // Enlarging and keeping are no reduction.
+        assert_eq!(p((100, 100), Some(400), None, Fit::Contain).reduction(), 1.0);
+        assert_eq!(p((100, 100), None, None, Fit::Contain).reduction(), 1.0);
+        // Cover: the crop, not the whole source, is what shrinks.
+        let cover = p((2000, 1000), Some(100), Some(100), Fit::Cover);
+        assert_eq!(cover.reduction(), 10.0);
+    }
+
+    #[test]
+    fn a_plan_follows_a_source_shrunk_while_decoding() {
+        let plan = plan(4000, 2000, Some(300), Some(300), Fit::Cover, Gravity::Left);
+        assert_eq!(plan.shrunk_by(1, (4000, 2000)), plan);
+        let shrunk = plan.shrunk_by(8, (500, 250));
+        assert_eq!(shrunk.resized, (300, 300));
+        assert_eq!(shrunk.canvas, (300, 300));
+        assert_eq!(
+            shrunk.crop,
+            Rect {
+                x: 0.0,
+                y: 0.0,
+                width: 250.0,
+                height: 250.0
+            }
+        );
+        // A size rounded up by the decoder: the exact factor is kept.
+        let odd = p((1601, 1067), Some(100), None, Fit::ScaleDown);
+        let shrunk = odd.shrunk_by(8, (201, 134));
+        assert_eq!(shrunk.crop.width, 200.125);
+        assert_eq!(shrunk.crop.height, 133.375);
     }
 
     #[test]

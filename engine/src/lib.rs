@@ -9,24 +9,30 @@
 //! options::parse ─► Transform
 //! process(bytes, Transform, Limits, Control)
 //!     sniff format ─► read header (limits checked before decoding)
-//!     ─► decode ─► orient ─► resize/crop/pad ─► rotate ─► encode ─► Output
+//!     ─► plan ─► decode (JPEG: DCT-scaled toward the output size)
+//!     ─► orient ─► resize/crop/pad ─► rotate ─► encode ─► Output
 //! ```
 //!
 //! [`sniff_format`] is the first step on its own, for callers that need to
 //! know what an original is (its `Content-Type`) without transforming it.
 
+pub mod backoff;
 pub mod error;
 pub mod limits;
 pub mod options;
+pub mod policy;
 
 mod codecs;
 mod geometry;
 mod pipeline;
+#[doc(hidden)]
+pub mod stages;
 
 pub use codecs::sniff_format;
 pub use error::{Error, ErrorKind};
 pub use limits::Limits;
 pub use options::{parse, Fit, Gravity, OnError, Transform};
+pub use policy::Policy;
 pub use pipeline::{process, Control, Output};
 
 /// The image formats the engine reads and writes.
@@ -36,6 +42,8 @@ pub enum ImageFormat {
     Png,
     Gif,
     Webp,
+    /// Output only: AVIF originals are not decoded.
+    Avif,
 }
 
 impl ImageFormat {
@@ -46,6 +54,7 @@ impl ImageFormat {
             ImageFormat::Png => "image/png",
             ImageFormat::Gif => "image/gif",
             ImageFormat::Webp => "image/webp",
+            ImageFormat::Avif => "image/avif",
         }
     }
 
@@ -56,6 +65,7 @@ impl ImageFormat {
             ImageFormat::Png => "png",
             ImageFormat::Gif => "gif",
             ImageFormat::Webp => "webp",
+            ImageFormat::Avif => "avif",
         }
     }
 }

@@ -143,6 +143,19 @@ pub fn parse(options: &str) -> Result<Transform, Error> {
     Ok(transform)
 }
 
+/// The output format a `format=` value (or an `image_formats_allowed`
+/// entry) names, case-insensitively.
+pub fn format_from_name(name: &str) -> Option<ImageFormat> {
+    Some(match name.trim().to_ascii_lowercase().as_str() {
+        "jpeg" | "jpg" => ImageFormat::Jpeg,
+        "png" => ImageFormat::Png,
+        "gif" => ImageFormat::Gif,
+        "webp" => ImageFormat::Webp,
+        "avif" => ImageFormat::Avif,
+        _ => return None,
+    })
+}
+
 fn is_known(name: &str) -> bool {
     matches!(
         name,
@@ -244,13 +257,7 @@ impl Pair<'_> {
     }
 
     fn format(&self) -> Result<ImageFormat, Error> {
-        Ok(match self.keyword().as_str() {
-            "jpeg" | "jpg" => ImageFormat::Jpeg,
-            "png" => ImageFormat::Png,
-            "gif" => ImageFormat::Gif,
-            "webp" => ImageFormat::Webp,
-            _ => return Err(self.error("jpeg, png, gif or webp")),
-        })
+        format_from_name(self.value).ok_or_else(|| self.error("jpeg, png, gif, webp or avif"))
     }
 
     fn rotation(&self) -> Result<u16, Error> {
@@ -473,6 +480,8 @@ mod tests {
             ("png", ImageFormat::Png),
             ("gif", ImageFormat::Gif),
             ("webp", ImageFormat::Webp),
+            ("avif", ImageFormat::Avif),
+            ("AVIF", ImageFormat::Avif),
         ] {
             assert_eq!(ok(&format!("format={value}")).format, Some(format));
             assert_eq!(ok(&format!("f={value}")).format, Some(format));
@@ -607,8 +616,8 @@ mod tests {
             ),
             ("gravity=middle", "center, auto, left, right, top or bottom"),
             ("g=0.5x0.5", "center, auto, left, right, top or bottom"),
-            ("format=avif", "jpeg, png, gif or webp"),
-            ("f=auto", "jpeg, png, gif or webp"),
+            ("format=heic", "jpeg, png, gif, webp or avif"),
+            ("f=auto", "jpeg, png, gif, webp or avif"),
             ("onerror=redirect", "original or fail"),
             ("rotate=360", "0, 90, 180 or 270"),
             ("rotate=-90", "0, 90, 180 or 270"),

@@ -415,6 +415,8 @@ fn corrupt_and_truncated_images() {
         ("png cut in its data", &png[..png.len() / 2]),
         ("png cut in its header", &png[..20]),
         ("jpeg cut in its tables", &jpeg[..60]),
+        ("jpeg cut in its data", &jpeg[..jpeg.len() / 2]),
+        ("jpeg cut before its end marker", &jpeg[..jpeg.len() - 2]),
         ("jpeg magic only", &jpeg[..3]),
         ("gif cut in its header", &gif[..8]),
         ("webp cut in its header", &webp[..24]),
@@ -436,6 +438,57 @@ fn corrupt_and_truncated_images() {
         run(&garbage, "").expect_err("garbage").kind,
         ErrorKind::CorruptImage
     );
+}
+
+#[test]
+fn a_jpeg_cut_anywhere_in_its_scans_is_corrupt() {
+    // Large enough for many MCU rows; every cut inside the entropy-coded
+    // data, at full size and at every DCT scale.
+    let input = jpeg(640, 480);
+    let scan = input
+        .windows(2)
+        .position(|w| w == [0xFF, 0xDA])
+        .expect("SOS");
+    for cut in (scan + 20..input.len()).step_by(97) {
+        for options in ["", "width=320", "width=160", "width=80"] {
+            let err = run(&input[..cut], options).expect_err("truncated");
+            assert_eq!(err.kind, ErrorKind::CorruptImage, "cut at {cut}, {options:?}");
+            assert_eq!((err.status(), err.code()), (400, Some(9523)));
+        }
+    }
+    // Junk after the end marker is not damage.
+    let mut padded = input.clone();
+    padded.extend_from_slice(&[0u8; 100]);
+    assert!(run(&padded, "width=80").is_ok());
+}
+
+#[test]
+fn progressive_and_grey_jpegs_use_the_fast_path_correctly() {
+    // Grey stays grey through DCT scaling; the size is exact.
+    let output = ok(&grey_jpeg(1600, 1200), "width=100");
+    assert_eq!((output.width, output.height), (100, 75));
+    assert!(matches!(decode(&output.bytes), DynamicImage::ImageLuma8(_)));
+    // EXIF orientation with a shrunk decode: the upright size is planned.
+    let input = with_exif_orientation(&jpeg(1600, 800), 6);
+    let output = ok(&input, "width=100");
+    assert_eq!((output.width, output.height), (100, 200));
+    assert_eq!((output.original_width, output.original_height), (1600, 800));
+}
+
+#[test]
+fn avif_output() {
+    for (name, input) in [("jpeg", jpeg(640, 480)), ("png with alpha", png_rgba(64, 48))] {
+        let output = ok(&input, "width=32,format=avif");
+        assert_eq!(output.format, ImageFormat::Avif, "{name}");
+        assert_eq!(output.format.mime(), "image/avif");
+        assert_eq!(&output.bytes[4..12], b"ftypavif", "{name}");
+        assert_eq!((output.width, output.height), (32, 24), "{name}");
+    }
+    // AVIF is an output format only: an AVIF original is refused by name.
+    let avif = ok(&jpeg(64, 48), "format=avif").bytes;
+    let err = run(&avif, "width=10").expect_err("avif input");
+    assert_eq!(err.kind, ErrorKind::UnsupportedFormat);
+    assert!(err.message.contains("AVIF"), "{}", err.message);
 }
 
 #[test]

@@ -127,40 +127,58 @@ directive!(set_thread_pool, |cf, conf: LocConf| {
     NGX_CONF_OK
 });
 
+/// Parses every argument with `lookup`, naming the first one it refuses.
+///
+/// # Safety
+/// `cf` must be the live configuration of the directive being parsed.
+unsafe fn list<T>(
+    cf: *mut ngx_conf_t,
+    what: &str,
+    lookup: fn(&str) -> Option<T>,
+) -> Option<Vec<T>> {
+    // SAFETY: guaranteed by the caller.
+    let args = unsafe { args(cf) };
+    let mut items = Vec::with_capacity(args.len());
+    for arg in args.iter() {
+        match lookup(&text(arg)) {
+            Some(item) => items.push(item),
+            None => {
+                ngx_conf_log_error!(
+                    NGX_LOG_EMERG,
+                    cf,
+                    "unknown image {} \"{}\"",
+                    what,
+                    text(arg)
+                );
+                return None;
+            }
+        }
+    }
+    Some(items)
+}
+
 directive!(set_params_allowed, |cf, conf: LocConf| {
     if conf.params_allowed.is_some() {
         return DUPLICATE;
     }
-    let mut names = Vec::new();
-    for arg in args(cf).iter() {
-        match canonical_name(&text(arg)) {
-            Some(name) => names.push(name),
-            None => {
-                ngx_conf_log_error!(NGX_LOG_EMERG, cf, "unknown image option \"{}\"", text(arg));
-                return NGX_CONF_ERROR;
-            }
-        }
+    conf.params_allowed = list(cf, "option", canonical_name);
+    if conf.params_allowed.is_some() {
+        NGX_CONF_OK
+    } else {
+        NGX_CONF_ERROR
     }
-    conf.params_allowed = Some(names);
-    NGX_CONF_OK
 });
 
 directive!(set_formats_allowed, |cf, conf: LocConf| {
     if conf.formats_allowed.is_some() {
         return DUPLICATE;
     }
-    let mut formats = Vec::new();
-    for arg in args(cf).iter() {
-        match format_by_name(&text(arg)) {
-            Some(format) => formats.push(format),
-            None => {
-                ngx_conf_log_error!(NGX_LOG_EMERG, cf, "unknown image format \"{}\"", text(arg));
-                return NGX_CONF_ERROR;
-            }
-        }
+    conf.formats_allowed = list(cf, "format", format_by_name);
+    if conf.formats_allowed.is_some() {
+        NGX_CONF_OK
+    } else {
+        NGX_CONF_ERROR
     }
-    conf.formats_allowed = Some(formats);
-    NGX_CONF_OK
 });
 
 directive!(set_error_ttl, |cf, conf: LocConf| {

@@ -1,12 +1,15 @@
-//! Decoding through the `image` crate, with its own limits set as a second
-//! line of defence behind the header check.
+//! Decoding: JPEG through libjpeg-turbo (with DCT scaling), everything else
+//! and the JPEGs libjpeg-turbo does not take (CMYK, 12-bit, lossless)
+//! through the `image` crate. Each decoder has the location's limits set as
+//! a second line of defence behind the header check.
 
 use std::io::Cursor;
 
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageReader};
 
-use super::{corrupt, detail};
+use super::turbo::{self, Layout};
+use super::{corrupt, detail, jpeg};
 use crate::{Error, ErrorKind, ImageFormat, Limits};
 
 /// Bytes per pixel of the widest layout a decoder may produce (RGBA, 16 bits
@@ -17,8 +20,10 @@ const WIDEST_PIXEL: u64 = 8;
 const DECODER_OVERHEAD: u64 = 64 << 20;
 
 /// A decoder that has read the header and not yet any pixel.
-pub(crate) struct Source<'a> {
-    decoder: Box<dyn ImageDecoder + 'a>,
+pub(crate) enum Source<'a> {
+    /// A JPEG libjpeg-turbo decodes, with its EXIF orientation.
+    Jpeg(turbo::Jpeg<'a>, Orientation),
+    Generic(Box<dyn ImageDecoder + 'a>),
 }
 
 /// Opens a decoder for `format` with the location's limits applied.
@@ -27,31 +32,65 @@ pub(crate) fn open<'a>(
     format: ImageFormat,
     limits: &Limits,
 ) -> Result<Source<'a>, Error> {
+    if format == ImageFormat::Jpeg {
+        if let Some(source) = turbo::open(input, limits)? {
+            return Ok(Source::Jpeg(source, jpeg::orientation(input)));
+        }
+    }
     let mut reader = ImageReader::with_format(Cursor::new(input), image_format(format));
     reader.limits(decoder_limits(limits));
     let decoder = reader.into_decoder().map_err(decode_error)?;
-    Ok(Source {
-        decoder: Box::new(decoder),
-    })
+    Ok(Source::Generic(Box::new(decoder)))
 }
 
 impl Source<'_> {
-    /// The size the decoder will produce (the canvas for animations).
+    /// The stored size (the canvas for animations), before orientation.
     pub(crate) fn dimensions(&self) -> (u32, u32) {
-        self.decoder.dimensions()
+        match self {
+            Source::Jpeg(jpeg, _) => (jpeg.width, jpeg.height),
+            Source::Generic(decoder) => decoder.dimensions(),
+        }
     }
 
     /// EXIF orientation. Damaged metadata is not worth failing a request
     /// over: the image is then taken as upright.
     pub(crate) fn orientation(&mut self) -> Orientation {
-        self.decoder
-            .orientation()
-            .unwrap_or(Orientation::NoTransforms)
+        match self {
+            Source::Jpeg(_, orientation) => *orientation,
+            Source::Generic(decoder) => decoder
+                .orientation()
+                .unwrap_or(Orientation::NoTransforms),
+        }
     }
 
-    /// Decodes the pixels (the first frame of an animation).
-    pub(crate) fn decode(self) -> Result<DynamicImage, Error> {
-        DynamicImage::from_decoder(self.decoder).map_err(decode_error)
+    /// Decodes the pixels (the first frame of an animation). `reduction`
+    /// is how many times smaller the output will be than the source (in
+    /// both directions, 1 or more): a decoder that can shrink while
+    /// decoding (JPEG's DCT scaling) may return an image up to that many
+    /// times smaller, never smaller than the output. Others ignore it.
+    /// Returns the image and the factor it was actually shrunk by (1 for
+    /// full size); a shrunk size is rounded up to whole pixels.
+    pub(crate) fn decode(self, reduction: f64) -> Result<(DynamicImage, u32), Error> {
+        match self {
+            Source::Jpeg(jpeg, _) => {
+                let layout = jpeg.layout;
+                let shrink = turbo::Jpeg::reduction_for(reduction);
+                let (pixels, width, height) = jpeg.decode(shrink)?;
+                let image = match layout {
+                    Layout::Grey => image::GrayImage::from_raw(width, height, pixels)
+                        .map(DynamicImage::ImageLuma8),
+                    Layout::Rgb => image::RgbImage::from_raw(width, height, pixels)
+                        .map(DynamicImage::ImageRgb8),
+                };
+                let image = image
+                    .ok_or_else(|| super::internal("the decoded JPEG has the wrong size"))?;
+                Ok((image, shrink))
+            }
+            Source::Generic(decoder) => Ok((
+                DynamicImage::from_decoder(decoder).map_err(decode_error)?,
+                1,
+            )),
+        }
     }
 }
 
@@ -61,6 +100,7 @@ fn image_format(format: ImageFormat) -> image::ImageFormat {
         ImageFormat::Png => image::ImageFormat::Png,
         ImageFormat::Gif => image::ImageFormat::Gif,
         ImageFormat::Webp => image::ImageFormat::WebP,
+        ImageFormat::Avif => image::ImageFormat::Avif,
     }
 }
 

@@ -1,10 +1,12 @@
-//! JPEG: size from the frame header, encoding with the `image` crate.
+//! JPEG: size from the frame header, EXIF orientation from APP1, encoding
+//! with libjpeg-turbo.
 
-use image::codecs::jpeg::JpegEncoder;
-use image::{DynamicImage, ExtendedColorType};
+use image::metadata::Orientation;
+use image::DynamicImage;
 
-use super::{be16, corrupt, encode_error, internal, Header};
-use crate::{Error, ImageFormat};
+use super::turbo::{self, Layout};
+use super::{be16, corrupt, internal, Header};
+use crate::Error;
 
 /// Walks the marker segments up to the first SOFn frame header, which holds
 /// the size. Nothing is decoded; only segment lengths are followed.
@@ -49,18 +51,83 @@ pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
     }
 }
 
+/// One marker segment: its marker byte and where its payload (after the
+/// length) starts and ends.
+struct Segment {
+    marker: u8,
+    payload: std::ops::Range<usize>,
+}
+
+/// The marker segments before the first scan, in order, then the offset
+/// just past the SOS marker. Stops (with `None` as the scan) at the end of
+/// the data or at anything that does not parse.
+fn segments(bytes: &[u8]) -> (Vec<Segment>, Option<usize>) {
+    let mut found = Vec::new();
+    let mut pos = 2; // past SOI
+    loop {
+        while bytes.get(pos).is_some_and(|&b| b != 0xFF) {
+            pos += 1;
+        }
+        while bytes.get(pos) == Some(&0xFF) {
+            pos += 1;
+        }
+        let Some(&marker) = bytes.get(pos) else {
+            return (found, None);
+        };
+        pos += 1;
+        match marker {
+            0x00 | 0x01 | 0xD0..=0xD8 => {}
+            0xD9 => return (found, None),
+            0xDA => return (found, Some(pos)),
+            _ => {
+                let Some(length) = be16(bytes, pos).map(usize::from) else {
+                    return (found, None);
+                };
+                if length < 2 || pos + length > bytes.len() {
+                    return (found, None);
+                }
+                found.push(Segment {
+                    marker,
+                    payload: pos + 2..pos + length,
+                });
+                pos += length;
+            }
+        }
+    }
+}
+
+/// The offset just past the first SOS marker: where entropy-coded data
+/// starts.
+pub(super) fn first_scan(bytes: &[u8]) -> Option<usize> {
+    segments(bytes).1
+}
+
+/// The EXIF orientation from the first APP1 `Exif` segment. Missing or
+/// damaged metadata means upright: it is not worth failing a request over.
+pub(super) fn orientation(bytes: &[u8]) -> Orientation {
+    segments(bytes)
+        .0
+        .iter()
+        .filter(|segment| segment.marker == 0xE1)
+        .find_map(|segment| bytes[segment.payload.clone()].strip_prefix(b"Exif\0\0"))
+        .and_then(Orientation::from_exif_chunk)
+        .unwrap_or(Orientation::NoTransforms)
+}
+
 /// Grey or RGB at `quality` (1..=100). Alpha must have been flattened.
 pub(super) fn encode(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, Error> {
-    let color = match image {
-        DynamicImage::ImageLuma8(_) => ExtendedColorType::L8,
-        DynamicImage::ImageRgb8(_) => ExtendedColorType::Rgb8,
+    let layout = match image {
+        DynamicImage::ImageLuma8(_) => Layout::Grey,
+        DynamicImage::ImageRgb8(_) => Layout::Rgb,
         _ => return Err(internal("JPEG encoding needs an opaque 8-bit image")),
     };
-    let mut out = Vec::new();
-    JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100))
-        .encode(image.as_bytes(), image.width(), image.height(), color)
-        .map_err(|err| encode_error(ImageFormat::Jpeg, err))?;
-    Ok(out)
+    turbo::encode(
+        image.as_bytes(),
+        image.width(),
+        image.height(),
+        layout,
+        quality,
+    )
 }
 
 #[cfg(test)]
@@ -76,6 +143,48 @@ mod tests {
         ];
         let header = header(&bytes).expect("header");
         assert_eq!((header.width, header.height, header.frames), (300, 200, 1));
+    }
+
+    /// SOI, an APP1 `Exif` segment with the given orientation (big-endian
+    /// TIFF, one IFD entry), then a stub of SOF0 and SOS.
+    fn with_orientation(value: u16) -> Vec<u8> {
+        let mut tiff = b"MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01".to_vec();
+        tiff.extend_from_slice(&value.to_be_bytes());
+        tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        let mut payload = b"Exif\0\0".to_vec();
+        payload.extend_from_slice(&tiff);
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x4A, 0x46];
+        jpeg.extend_from_slice(&[0xFF, 0xE1]);
+        jpeg.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+        jpeg.extend_from_slice(&payload);
+        jpeg.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x02, 0x12, 0x34]);
+        jpeg
+    }
+
+    #[test]
+    fn orientation_comes_from_exif() {
+        assert_eq!(orientation(&with_orientation(6)), Orientation::Rotate90);
+        assert_eq!(orientation(&with_orientation(3)), Orientation::Rotate180);
+        assert_eq!(orientation(&with_orientation(8)), Orientation::Rotate270);
+        assert_eq!(orientation(&with_orientation(1)), Orientation::NoTransforms);
+        // Out of range or missing: upright.
+        assert_eq!(orientation(&with_orientation(42)), Orientation::NoTransforms);
+        assert_eq!(
+            orientation(&[0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02]),
+            Orientation::NoTransforms
+        );
+        // Every truncation is handled.
+        let full = with_orientation(6);
+        for cut in 0..full.len() {
+            let _ = orientation(&full[..cut]);
+        }
+    }
+
+    #[test]
+    fn the_first_scan_is_found_past_the_segments() {
+        let jpeg = with_orientation(1);
+        assert_eq!(first_scan(&jpeg), Some(jpeg.len() - 4));
+        assert_eq!(first_scan(&jpeg[..jpeg.len() - 6]), None);
     }
 
     #[test]

@@ -1,14 +1,17 @@
 //! Per-format decoding and encoding.
 //!
 //! Each format module knows how to read the size (and frame count) from its
-//! header without decoding, and how to encode. Decoding itself goes through
-//! the `image` crate for every format (see [`decode`]).
+//! header without decoding, and how to encode. Decoding goes through
+//! libjpeg-turbo for JPEG and the `image` crate for the rest (see
+//! [`decode`]). AVIF is an output format only.
 
+mod avif;
 mod decode;
 mod gif;
 mod jpeg;
 mod png;
 mod sniff;
+mod turbo;
 mod webp;
 
 pub use sniff::sniff_format;
@@ -38,6 +41,10 @@ pub(crate) fn read_header(bytes: &[u8], format: ImageFormat) -> Result<Header, E
         ImageFormat::Png => png::header(bytes),
         ImageFormat::Gif => gif::header(bytes),
         ImageFormat::Webp => webp::header(bytes),
+        ImageFormat::Avif => Err(Error::new(
+            ErrorKind::UnsupportedFormat,
+            "AVIF is supported as an output format only",
+        )),
     }?;
     if header.width == 0 || header.height == 0 {
         return Err(corrupt("the header gives a size of zero pixels"));
@@ -51,6 +58,7 @@ fn max_side(format: ImageFormat) -> u32 {
     match format {
         ImageFormat::Jpeg | ImageFormat::Gif => 65_535,
         ImageFormat::Webp => 16_383,
+        ImageFormat::Avif => avif::MAX_SIDE,
         ImageFormat::Png => i32::MAX as u32,
     }
 }
@@ -85,6 +93,7 @@ pub(crate) fn encode(
         ImageFormat::Png => png::encode(image),
         ImageFormat::Gif => gif::encode(image),
         ImageFormat::Webp => webp::encode(image, quality),
+        ImageFormat::Avif => avif::encode(image, quality),
     }
 }
 
@@ -95,6 +104,7 @@ pub(crate) fn format_label(format: ImageFormat) -> &'static str {
         ImageFormat::Png => "PNG",
         ImageFormat::Gif => "GIF",
         ImageFormat::Webp => "WebP",
+        ImageFormat::Avif => "AVIF",
     }
 }
 

@@ -1,4 +1,9 @@
-//! decode → orient → resize → pad → rotate → encode.
+//! header → plan → decode → orient → resize → pad → rotate → encode.
+//!
+//! JPEGs are decoded at 1/2, 1/4 or 1/8 scale when the output is at least
+//! that much smaller (libjpeg-turbo's DCT scaling), so the Lanczos3 pass
+//! starts from an image between one and two times the output size instead
+//! of from the full-size original.
 //!
 //! Every step that can take a while is followed by a look at the
 //! [`Control`], so a job whose client went away or whose time ran out stops
@@ -8,10 +13,12 @@ mod bounds;
 mod orient;
 mod pad;
 mod pixels;
-mod resize;
+pub(crate) mod resize;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
+
+use image::metadata::Orientation;
 
 use crate::{codecs, geometry, Error, ErrorKind, ImageFormat, Limits, Transform};
 
@@ -59,6 +66,17 @@ pub struct Output {
     pub original_height: u32,
 }
 
+/// Whether displaying the image upright turns it a quarter.
+fn swaps_sides(orientation: Orientation) -> bool {
+    matches!(
+        orientation,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    )
+}
+
 /// Runs the whole pipeline on one original.
 pub fn process(
     input: &[u8],
@@ -81,14 +99,17 @@ pub fn process(
     let orientation = source.orientation();
     control.check()?;
 
-    let image = source.decode()?;
-    control.check()?;
-
-    let mut image = pixels::to_8bit(image);
-    image.apply_orientation(orientation);
+    // The plan works on the upright image at full size, and is made before
+    // decoding: the output limits are checked first, and the decoder learns
+    // how much smaller the output will be.
+    let upright = if swaps_sides(orientation) {
+        (original_height, original_width)
+    } else {
+        (original_width, original_height)
+    };
     let plan = geometry::plan(
-        image.width(),
-        image.height(),
+        upright.0,
+        upright.1,
         transform.width,
         transform.height,
         transform.fit,
@@ -99,6 +120,15 @@ pub fn process(
     bounds::check_output(plan.canvas.0, plan.canvas.1, limits)?;
     let format = transform.format.unwrap_or(original_format);
     codecs::check_size(format, plan.canvas.0, plan.canvas.1)?;
+
+    let (image, shrunk) = source.decode(plan.reduction())?;
+    control.check()?;
+
+    let mut image = pixels::to_8bit(image);
+    image.apply_orientation(orientation);
+    // A decoder that shrank while decoding hands over fewer pixels: the
+    // same plan, in the decoded image's coordinates.
+    let plan = plan.shrunk_by(shrunk, (image.width(), image.height()));
     if plan.needs_resize(image.width(), image.height()) {
         image = resize::resize(image, &plan)?;
         control.check()?;

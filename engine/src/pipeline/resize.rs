@@ -16,7 +16,7 @@ use crate::codecs::internal;
 use crate::geometry::Plan;
 use crate::Error;
 
-pub(super) fn resize(image: DynamicImage, plan: &Plan) -> Result<DynamicImage, Error> {
+pub(crate) fn resize(image: DynamicImage, plan: &Plan) -> Result<DynamicImage, Error> {
     let pixel_type = match image {
         DynamicImage::ImageLuma8(_) => PixelType::U8,
         DynamicImage::ImageLumaA8(_) => PixelType::U8x2,

@@ -1,0 +1,177 @@
+//! The JPEG fast path (DCT-scaled decoding, then Lanczos3 from 1.3 to 2.6
+//! times the output size) against the slow reference (full-size
+//! decode with the `image` crate, then Lanczos3 straight to the output
+//! size). Outputs are compared as PNG, so only the resampling differs.
+//!
+//! Threshold: PSNR ≥ 38 dB over all channels (mean squared error below
+//! about 10 on a 0–255 scale, differences invisible at 1:1). The photos
+//! come from `../shared/corpus/` and are skipped when it is absent; the
+//! generated images always run.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+use fast_image_resize::images::Image;
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use image::{DynamicImage, ImageBuffer, Rgb};
+
+const MIN_PSNR: f64 = 38.0;
+
+fn corpus(name: &str) -> Option<Vec<u8>> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/corpus")
+        .join(name);
+    match std::fs::read(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(_) => {
+            eprintln!("skipping {name}: ../shared/corpus is not present beside the repository");
+            None
+        }
+    }
+}
+
+/// The reference's first step, done once per input: a full-size decode
+/// with the `image` crate (not libjpeg-turbo).
+fn full_size(input: &[u8]) -> Image<'static> {
+    let full = image::load_from_memory(input)
+        .expect("reference decode")
+        .to_rgb8();
+    let (width, height) = full.dimensions();
+    Image::from_vec_u8(width, height, full.into_raw(), PixelType::U8x3).expect("source")
+}
+
+/// The reference's second step: one Lanczos3 pass to the output size,
+/// cutting `crop` (x, y, width, height in source pixels) on the way.
+fn reference(src: &Image<'_>, size: (u32, u32), crop: Option<(f64, f64, f64, f64)>) -> Vec<u8> {
+    let mut dst = Image::new(size.0, size.1, PixelType::U8x3);
+    let (x, y, w, h) =
+        crop.unwrap_or((0.0, 0.0, f64::from(src.width()), f64::from(src.height())));
+    let options = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
+        .crop(x, y, w, h);
+    Resizer::new()
+        .resize(src, &mut dst, &options)
+        .expect("reference resize");
+    dst.into_vec()
+}
+
+fn psnr(a: &[u8], b: &[u8]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let squared: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| {
+            let d = f64::from(x) - f64::from(y);
+            d * d
+        })
+        .sum();
+    let mse = squared / a.len() as f64;
+    if mse == 0.0 {
+        return f64::INFINITY;
+    }
+    10.0 * (255.0 * 255.0 / mse).log10()
+}
+
+/// Runs the engine to PNG and compares with the reference; returns the
+/// PSNR.
+fn check(
+    name: &str,
+    input: &[u8],
+    full: &Image<'_>,
+    options: &str,
+    crop: Option<(f64, f64, f64, f64)>,
+) -> f64 {
+    let output = ok(input, &format!("{options},format=png"));
+    let fast = decode(&output.bytes).to_rgb8();
+    let size = fast.dimensions();
+    let slow = reference(full, size, crop);
+    let db = psnr(fast.as_raw(), &slow);
+    assert!(
+        db >= MIN_PSNR,
+        "{name} {options} ({}×{}): PSNR {db:.1} dB is below {MIN_PSNR} dB",
+        size.0,
+        size.1
+    );
+    db
+}
+
+/// Output widths from thumbnails to nearly the source size, 12% apart, so
+/// every decoding scale is tried at several distances from its threshold.
+fn widths(source_width: u32) -> impl Iterator<Item = u32> {
+    std::iter::successors(Some(48u32), |&w| Some(w + w.div_ceil(8)))
+        .take_while(move |&w| w < source_width)
+}
+
+/// Checks every width and reports the worst.
+fn sweep(name: &str, input: &[u8]) {
+    let full = full_size(input);
+    let (worst, at) = widths(full.width())
+        .map(|width| (check(name, input, &full, &format!("width={width}"), None), width))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .expect("at least one width");
+    eprintln!("{name}: lowest PSNR {worst:.1} dB (width={at})");
+}
+
+/// A photo-like test card: smooth gradients, soft shapes, edges and fine
+/// texture at several scales (none of it above what a camera would record
+/// through its anti-aliasing filter).
+fn test_card(width: u32, height: u32) -> DynamicImage {
+    let image = ImageBuffer::from_fn(width, height, |x, y| {
+        let (fx, fy) = (f64::from(x), f64::from(y));
+        let (w, h) = (f64::from(width), f64::from(height));
+        let ring = (((fx - w / 2.0).hypot(fy - h / 2.0)) / 40.0).sin() * 40.0;
+        let texture = ((fx / 3.1).sin() * (fy / 2.7).cos()) * 12.0;
+        let edge = if (x / 97 + y / 61) % 2 == 0 { 30.0 } else { -30.0 };
+        let r = 128.0 + 90.0 * (fx / w - 0.5) + ring + texture;
+        let g = 128.0 + 90.0 * (fy / h - 0.5) + edge;
+        let b = 128.0 - ring + texture * 0.5 + edge * 0.5;
+        let clamp = |v: f64| v.round().clamp(0.0, 255.0) as u8;
+        Rgb([clamp(r), clamp(g), clamp(b)])
+    });
+    DynamicImage::ImageRgb8(image)
+}
+
+#[test]
+fn generated_images_match_the_reference() {
+    for (width, height) in [(3200, 2400), (1601, 1067), (900, 700)] {
+        let input = jpeg_of(&test_card(width, height), 92);
+        sweep(&format!("test card {width}×{height}"), &input);
+        // Height-bound outputs too.
+        let full = full_size(&input);
+        check("test card", &input, &full, "height=150", None);
+    }
+}
+
+#[test]
+fn cover_crops_match_the_reference() {
+    let input = jpeg_of(&test_card(3000, 2000), 92);
+    let full = full_size(&input);
+    // 3000×2000 to 300×300: a 2000×2000 square, centred or on the left.
+    for (gravity, x) in [("center", 500.0), ("left", 0.0)] {
+        check(
+            "test card 3000×2000",
+            &input,
+            &full,
+            &format!("width=300,height=300,fit=cover,gravity={gravity}"),
+            Some((x, 0.0, 2000.0, 2000.0)),
+        );
+    }
+}
+
+#[test]
+fn corpus_photos_match_the_reference() {
+    for name in [
+        "photo-13mp.jpg",
+        "photo-13mp-progressive.jpg",
+        "photo-20mp.jpg",
+        "photo-2mp.jpg",
+        "photo-small.jpg",
+    ] {
+        let Some(input) = corpus(name) else {
+            return;
+        };
+        sweep(name, &input);
+    }
+}

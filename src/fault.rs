@@ -1,0 +1,32 @@
+//! Deliberate panics for the tests (cargo feature `fault-injection`, never
+//! in a normal build): they prove that a panic in a job or in a filter
+//! costs one request, not the worker.
+
+use ngx::ffi::ngx_http_request_t;
+
+use crate::util::request_header;
+
+/// Where the request asks the module to panic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// In the engine job, on a pool thread.
+    Job,
+    /// In the header filter, on the event loop.
+    Filter,
+}
+
+/// The fault the request asks for with `X-Image-Fault`.
+///
+/// # Safety
+/// `r` must be a live request.
+pub unsafe fn requested(r: *mut ngx_http_request_t) -> Option<Fault> {
+    if !cfg!(feature = "fault-injection") {
+        return None;
+    }
+    // SAFETY: guaranteed by the caller.
+    match unsafe { request_header(r, "X-Image-Fault") }? {
+        b"panic-job" => Some(Fault::Job),
+        b"panic-filter" => Some(Fault::Filter),
+        _ => None,
+    }
+}

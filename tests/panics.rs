@@ -1,0 +1,75 @@
+//! A panic inside the module costs one request, never the worker: a panic
+//! in a pool job becomes a 500 with code 9500, a panic in a filter closes
+//! that one connection, and the same worker keeps serving.
+//!
+//! The panics are injected with the `fault-injection` cargo feature, which
+//! `scripts/test.sh` enables; without it these tests are compiled out.
+#![cfg(feature = "fault-injection")]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use common::*;
+
+const CONF: &str = r#"
+server {
+    listen 127.0.0.1:{PORT};
+    location /img/ {
+        alias {FIXTURES}/;
+        image_transform "width=$arg_w";
+    }
+}
+"#;
+
+#[test]
+fn a_panic_in_a_job_is_a_500_and_the_worker_lives() {
+    let nginx = Nginx::start(CONF);
+    let mut client = nginx.client();
+    let r = client.request(
+        "GET",
+        "/img/photo.jpg?w=100",
+        &[("X-Image-Fault", "panic-job")],
+    );
+    let message = assert_image_error(&r, 500, 9500);
+    assert!(!message.is_empty());
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+
+    // Same connection, same worker: the next request is served normally.
+    let r = client.request("GET", "/img/photo.jpg?w=100", &[]);
+    r.assert_status(200);
+    assert_eq!(r.content_type(), Some("image/jpeg"));
+
+    let log = nginx.error_log();
+    assert!(log.contains("code 9500"), "the failure is logged:\n{log}");
+    // assert_log_clean refuses "exited on signal": the worker never died.
+    nginx.assert_log_clean();
+}
+
+#[test]
+fn a_panic_in_a_filter_closes_one_connection_and_the_worker_lives() {
+    let nginx = Nginx::start(CONF);
+    let mut stream = TcpStream::connect(("127.0.0.1", nginx.port)).unwrap();
+    stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    stream
+        .write_all(&request_bytes(
+            "GET",
+            "/img/photo.jpg?w=100",
+            &[("X-Image-Fault", "panic-filter")],
+            &[],
+        ))
+        .unwrap();
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
+    assert!(
+        !String::from_utf8_lossy(&reply).starts_with("HTTP/1.1 200"),
+        "a request whose filter panicked must not look successful"
+    );
+
+    for _ in 0..3 {
+        let r = nginx.get("/img/photo.jpg?w=100");
+        r.assert_status(200);
+    }
+    nginx.assert_log_clean();
+}
