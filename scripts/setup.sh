@@ -4,7 +4,7 @@
 # Safe to run repeatedly: it installs only what is missing.
 set -euo pipefail
 
-PACKAGES=(libpcre2-dev libclang-dev libssl-dev zlib1g-dev)
+PACKAGES=(libpcre2-dev libclang-dev libssl-dev zlib1g-dev cmake nasm)
 
 missing=()
 if command -v dpkg >/dev/null 2>&1; then

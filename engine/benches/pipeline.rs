@@ -178,13 +178,8 @@ fn pipeline(c: &mut Criterion) {
             let transform = image_engine::parse(&options).expect("options");
             group.bench_function(BenchmarkId::new(format, &name), |b| {
                 b.iter(|| {
-                    process(
-                        black_box(&bytes),
-                        &transform,
-                        &Limits::default(),
-                        &control,
-                    )
-                    .expect("process")
+                    process(black_box(&bytes), &transform, &Limits::default(), &control)
+                        .expect("process")
                 })
             });
         }

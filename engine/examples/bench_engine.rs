@@ -77,9 +77,19 @@ fn cpu_ms() -> f64 {
     ms(usage.ru_utime) + ms(usage.ru_stime)
 }
 
-/// Peak resident set size so far, in kilobytes.
+/// Peak resident set size so far, in kilobytes: `VmHWM` of this process's
+/// memory map. (`getrusage`'s `ru_maxrss` is no good here: it survives
+/// `exec`, so a child of a larger process starts with its parent's peak.)
 fn peak_rss_kb() -> i64 {
-    rusage().ru_maxrss
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 fn rusage() -> libc::rusage {

@@ -297,12 +297,18 @@ mod tests {
 
     #[test]
     fn reduction_is_the_smaller_shrink_of_the_two_sides() {
-        assert_eq!(p((4224, 3168), Some(400), None, Fit::ScaleDown).reduction(), 10.56);
+        assert_eq!(
+            p((4224, 3168), Some(400), None, Fit::ScaleDown).reduction(),
+            10.56
+        );
         // Squeezed: the side that shrinks least decides.
         let squeezed = p((1000, 1000), Some(100), Some(500), Fit::Squeeze);
         assert_eq!(squeezed.reduction(), 2.0);
         // Enlarging and keeping are no reduction.
-        assert_eq!(p((100, 100), Some(400), None, Fit::Contain).reduction(), 1.0);
+        assert_eq!(
+            p((100, 100), Some(400), None, Fit::Contain).reduction(),
+            1.0
+        );
         assert_eq!(p((100, 100), None, None, Fit::Contain).reduction(), 1.0);
         // Cover: the crop, not the whole source, is what shrinks.
         let cover = p((2000, 1000), Some(100), Some(100), Fit::Cover);

@@ -32,8 +32,8 @@ pub use codecs::sniff_format;
 pub use error::{Error, ErrorKind};
 pub use limits::Limits;
 pub use options::{parse, Fit, Gravity, OnError, Transform};
-pub use policy::Policy;
 pub use pipeline::{process, Control, Output};
+pub use policy::Policy;
 
 /// The image formats the engine reads and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

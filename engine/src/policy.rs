@@ -119,7 +119,10 @@ mod tests {
             formats: Some(vec![ImageFormat::Jpeg, ImageFormat::Webp]),
         };
         assert!(check(&policy, "format=webp").is_ok());
-        assert!(check(&policy, "width=5").is_ok(), "keeping the input format is fine");
+        assert!(
+            check(&policy, "width=5").is_ok(),
+            "keeping the input format is fine"
+        );
         let err = check(&policy, "format=png").unwrap_err();
         assert_eq!(err.status(), 401);
         assert!(err.message.contains("png"));

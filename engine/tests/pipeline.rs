@@ -452,7 +452,11 @@ fn a_jpeg_cut_anywhere_in_its_scans_is_corrupt() {
     for cut in (scan + 20..input.len()).step_by(97) {
         for options in ["", "width=320", "width=160", "width=80"] {
             let err = run(&input[..cut], options).expect_err("truncated");
-            assert_eq!(err.kind, ErrorKind::CorruptImage, "cut at {cut}, {options:?}");
+            assert_eq!(
+                err.kind,
+                ErrorKind::CorruptImage,
+                "cut at {cut}, {options:?}"
+            );
             assert_eq!((err.status(), err.code()), (400, Some(9523)));
         }
     }
@@ -477,7 +481,10 @@ fn progressive_and_grey_jpegs_use_the_fast_path_correctly() {
 
 #[test]
 fn avif_output() {
-    for (name, input) in [("jpeg", jpeg(640, 480)), ("png with alpha", png_rgba(64, 48))] {
+    for (name, input) in [
+        ("jpeg", jpeg(640, 480)),
+        ("png with alpha", png_rgba(64, 48)),
+    ] {
         let output = ok(&input, "width=32,format=avif");
         assert_eq!(output.format, ImageFormat::Avif, "{name}");
         assert_eq!(output.format.mime(), "image/avif");

@@ -46,8 +46,7 @@ fn full_size(input: &[u8]) -> Image<'static> {
 /// cutting `crop` (x, y, width, height in source pixels) on the way.
 fn reference(src: &Image<'_>, size: (u32, u32), crop: Option<(f64, f64, f64, f64)>) -> Vec<u8> {
     let mut dst = Image::new(size.0, size.1, PixelType::U8x3);
-    let (x, y, w, h) =
-        crop.unwrap_or((0.0, 0.0, f64::from(src.width()), f64::from(src.height())));
+    let (x, y, w, h) = crop.unwrap_or((0.0, 0.0, f64::from(src.width()), f64::from(src.height())));
     let options = ResizeOptions::new()
         .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
         .crop(x, y, w, h);
@@ -108,7 +107,12 @@ fn widths(source_width: u32) -> impl Iterator<Item = u32> {
 fn sweep(name: &str, input: &[u8]) {
     let full = full_size(input);
     let (worst, at) = widths(full.width())
-        .map(|width| (check(name, input, &full, &format!("width={width}"), None), width))
+        .map(|width| {
+            (
+                check(name, input, &full, &format!("width={width}"), None),
+                width,
+            )
+        })
         .min_by(|a, b| a.0.total_cmp(&b.0))
         .expect("at least one width");
     eprintln!("{name}: lowest PSNR {worst:.1} dB (width={at})");
@@ -123,7 +127,11 @@ fn test_card(width: u32, height: u32) -> DynamicImage {
         let (w, h) = (f64::from(width), f64::from(height));
         let ring = (((fx - w / 2.0).hypot(fy - h / 2.0)) / 40.0).sin() * 40.0;
         let texture = ((fx / 3.1).sin() * (fy / 2.7).cos()) * 12.0;
-        let edge = if (x / 97 + y / 61) % 2 == 0 { 30.0 } else { -30.0 };
+        let edge = if (x / 97 + y / 61) % 2 == 0 {
+            30.0
+        } else {
+            -30.0
+        };
         let r = 128.0 + 90.0 * (fx / w - 0.5) + ring + texture;
         let g = 128.0 + 90.0 * (fy / h - 0.5) + edge;
         let b = 128.0 - ring + texture * 0.5 + edge * 0.5;

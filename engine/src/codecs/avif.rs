@@ -9,7 +9,7 @@ use crate::Error;
 
 /// rav1e's speed preset, 0 (slowest) to 10 (fastest). 9 keeps a 400-pixel
 /// image well under the 150 ms budget on one core; 10 saves little more and
-/// turns off tools that matter for photos.
+/// turns off coding features that matter for photos.
 const SPEED: u8 = 9;
 
 /// ravif writes one AV1 frame (no grid), and rav1e's time and memory grow

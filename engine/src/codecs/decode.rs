@@ -57,9 +57,7 @@ impl Source<'_> {
     pub(crate) fn orientation(&mut self) -> Orientation {
         match self {
             Source::Jpeg(_, orientation) => *orientation,
-            Source::Generic(decoder) => decoder
-                .orientation()
-                .unwrap_or(Orientation::NoTransforms),
+            Source::Generic(decoder) => decoder.orientation().unwrap_or(Orientation::NoTransforms),
         }
     }
 
@@ -82,8 +80,8 @@ impl Source<'_> {
                     Layout::Rgb => image::RgbImage::from_raw(width, height, pixels)
                         .map(DynamicImage::ImageRgb8),
                 };
-                let image = image
-                    .ok_or_else(|| super::internal("the decoded JPEG has the wrong size"))?;
+                let image =
+                    image.ok_or_else(|| super::internal("the decoded JPEG has the wrong size"))?;
                 Ok((image, shrink))
             }
             Source::Generic(decoder) => Ok((

@@ -168,7 +168,10 @@ mod tests {
         assert_eq!(orientation(&with_orientation(8)), Orientation::Rotate270);
         assert_eq!(orientation(&with_orientation(1)), Orientation::NoTransforms);
         // Out of range or missing: upright.
-        assert_eq!(orientation(&with_orientation(42)), Orientation::NoTransforms);
+        assert_eq!(
+            orientation(&with_orientation(42)),
+            Orientation::NoTransforms
+        );
         assert_eq!(
             orientation(&[0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02]),
             Orientation::NoTransforms

@@ -43,9 +43,10 @@ impl Layout {
 
 type CInt = std::os::raw::c_int;
 
-/// Most progressive scans accepted. Real encoders write about ten; a file
-/// with thousands is a denial-of-service attempt (each scan re-reads the
-/// whole coefficient buffer). libjpeg-turbo's documentation suggests 500.
+/// Most progressive scans accepted. Real encoders write a dozen or so; a
+/// file with thousands of tiny scans is the denial-of-service exploit that
+/// TurboJPEG's scan limit exists for (each scan walks the whole coefficient
+/// buffer). 500 leaves ample room for anything legitimate.
 const SCAN_LIMIT: CInt = 500;
 
 /// Bytes per coefficient-buffer sample (progressive JPEGs keep every DCT
@@ -124,9 +125,8 @@ pub(crate) fn open<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Option<Jpeg<'
     let handle = Handle::new(tj::TJINIT_TJINIT_DECOMPRESS)?;
     // SAFETY: the pointer and length describe `bytes`, which outlives the
     // call; the library only reads them.
-    let status = unsafe {
-        tj::tj3DecompressHeader(handle.0, bytes.as_ptr(), bytes.len() as tj::size_t)
-    };
+    let status =
+        unsafe { tj::tj3DecompressHeader(handle.0, bytes.as_ptr(), bytes.len() as tj::size_t) };
     if status != 0 && !handle.is_warning() {
         return Ok(None);
     }
@@ -235,7 +235,7 @@ impl Jpeg<'_> {
         };
         if status != 0 {
             let message = self.handle.message();
-            if !self.handle.is_warning() {
+            if !self.handle.is_warning() || !is_warning_text(&message) {
                 return Err(decode_error(&message));
             }
             // A warning: libjpeg finished the image and made something up
@@ -269,6 +269,23 @@ fn decode_error(message: &str) -> Error {
         return corrupt(&format!("too many progressive scans ({message})"));
     }
     corrupt(message)
+}
+
+/// Whether `message` is one of libjpeg's warnings. TurboJPEG reports
+/// "warning" whenever a warning was raised, even if a fatal error came
+/// after it and the image is unfinished; the text then is the error's
+/// (libjpeg writes only the first warning's text, and every error's).
+fn is_warning_text(message: &str) -> bool {
+    const WARNINGS: [&str; 7] = [
+        "Corrupt JPEG data",
+        "Premature end of JPEG file",
+        "Inconsistent progression sequence",
+        "Invalid SOS parameters for sequential JPEG",
+        "Unknown Adobe color transform code",
+        "Warning: unknown JFIF revision number",
+        "Application transferred too many scanlines",
+    ];
+    WARNINGS.iter().any(|warning| message.starts_with(warning))
 }
 
 /// Whether a warning means the data stopped before the image did.
@@ -386,7 +403,9 @@ mod tests {
     fn grey_stays_grey() {
         let grey: Vec<u8> = (0..64 * 32).map(|i| (i % 251) as u8).collect();
         let jpeg = encode(&grey, 64, 32, Layout::Grey, 80).expect("encode");
-        let source = open(&jpeg, &Limits::default()).expect("open").expect("turbo");
+        let source = open(&jpeg, &Limits::default())
+            .expect("open")
+            .expect("turbo");
         assert_eq!(source.layout, Layout::Grey);
         let (pixels, width, height) = source.decode(2).expect("decode");
         assert_eq!((width, height, pixels.len()), (32, 16, 32 * 16));
@@ -417,6 +436,16 @@ mod tests {
     }
 
     #[test]
+    fn only_libjpeg_warnings_count_as_warnings() {
+        assert!(is_warning_text(
+            "Corrupt JPEG data: 2 extraneous bytes before marker 0xd9"
+        ));
+        assert!(is_warning_text("Premature end of JPEG file"));
+        assert!(!is_warning_text("Huffman table 0x01 was not defined"));
+        assert!(!is_warning_text("tj3Decompress8(): Image is too large"));
+    }
+
+    #[test]
     fn quality_picks_the_subsampling() {
         let rgb = gradient(64, 64);
         for (quality, expected) in [(80, tj::TJSAMP_TJSAMP_420), (90, tj::TJSAMP_TJSAMP_444)] {
@@ -433,6 +462,55 @@ mod tests {
                 "q{quality}"
             );
         }
+    }
+
+    /// A 4-channel (YCCK) JPEG, as Photoshop writes for print.
+    fn cmyk_jpeg(width: u32, height: u32) -> Vec<u8> {
+        let cmyk: Vec<u8> = (0..width * height)
+            .flat_map(|i| [(i % 200) as u8, 40, 90, 10])
+            .collect();
+        let handle = Handle::new(tj::TJINIT_TJINIT_COMPRESS).expect("handle");
+        handle
+            .set(tj::TJPARAM_TJPARAM_QUALITY, 90)
+            .expect("quality");
+        handle
+            .set(tj::TJPARAM_TJPARAM_SUBSAMP, tj::TJSAMP_TJSAMP_444 as CInt)
+            .expect("subsampling");
+        let mut buffer: *mut u8 = std::ptr::null_mut();
+        let mut size: tj::size_t = 0;
+        // SAFETY: the buffer holds width × height CMYK pixels; the output
+        // is allocated by libjpeg-turbo, copied and freed.
+        unsafe {
+            let status = tj::tj3Compress8(
+                handle.0,
+                cmyk.as_ptr(),
+                width as CInt,
+                0,
+                height as CInt,
+                tj::TJPF_TJPF_CMYK as CInt,
+                &mut buffer,
+                &mut size,
+            );
+            assert_eq!(status, 0, "{}", handle.message());
+            let out = std::slice::from_raw_parts(buffer, size as usize).to_vec();
+            tj::tj3Free(buffer.cast());
+            out
+        }
+    }
+
+    #[test]
+    fn cmyk_is_left_to_the_generic_decoder() {
+        let jpeg = cmyk_jpeg(64, 48);
+        assert!(open(&jpeg, &Limits::default()).expect("open").is_none());
+        // …which the whole pipeline still handles.
+        let transform = crate::parse("width=32,format=png").expect("options");
+        let never = std::sync::atomic::AtomicBool::new(false);
+        let control = crate::Control {
+            cancel: &never,
+            deadline: None,
+        };
+        let output = crate::process(&jpeg, &transform, &Limits::default(), &control).expect("cmyk");
+        assert_eq!((output.width, output.height), (32, 24));
     }
 
     #[test]

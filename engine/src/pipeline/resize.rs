@@ -6,10 +6,13 @@
 //! RGBA): the pixel buffer is handed over without copying or converting.
 //! With an alpha channel it premultiplies before filtering and divides
 //! after, so transparent pixels do not bleed their (invisible) colour into
-//! their neighbours.
+//! their neighbours. Premultiplying is done in place on the decoded buffer
+//! (which is ours to change): left to the resizer it would make a
+//! premultiplied copy of the whole source, a fresh allocation of tens of
+//! megabytes for a large PNG, page-faulted in on every request.
 
 use fast_image_resize::images::Image;
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::{FilterType, MulDiv, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, GrayAlphaImage, GrayImage, RgbImage, RgbaImage};
 
 use crate::codecs::internal;
@@ -27,16 +30,32 @@ pub(crate) fn resize(image: DynamicImage, plan: &Plan) -> Result<DynamicImage, E
     let (src_width, src_height) = (image.width(), image.height());
     let (width, height) = plan.resized;
 
-    let src = Image::from_vec_u8(src_width, src_height, image.into_bytes(), pixel_type)
+    let mut src = Image::from_vec_u8(src_width, src_height, image.into_bytes(), pixel_type)
         .map_err(|err| internal(&format!("resize source: {err}")))?;
     let mut dst = Image::new(width, height, pixel_type);
     let crop = plan.crop;
-    let options = ResizeOptions::new()
+    let mut options = ResizeOptions::new()
         .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
         .crop(crop.x, crop.y, crop.width, crop.height);
+
+    // A cut at scale 1 is a plain copy inside the resizer: leave it alone.
+    let resamples = crop.width != f64::from(width) || crop.height != f64::from(height);
+    let premultiply = resamples && matches!(pixel_type, PixelType::U8x2 | PixelType::U8x4);
+    let mul_div = MulDiv::default();
+    if premultiply {
+        mul_div
+            .multiply_alpha_inplace(&mut src)
+            .map_err(|err| internal(&format!("premultiplying alpha: {err}")))?;
+        options = options.use_alpha(false);
+    }
     Resizer::new()
         .resize(&src, &mut dst, &options)
         .map_err(|err| internal(&format!("resize: {err}")))?;
+    if premultiply {
+        mul_div
+            .divide_alpha_inplace(&mut dst)
+            .map_err(|err| internal(&format!("dividing alpha: {err}")))?;
+    }
 
     let raw = dst.into_vec();
     let resized = match pixel_type {
