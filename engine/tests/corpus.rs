@@ -5,25 +5,11 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use common::*;
 use image::GenericImageView;
 use image_engine::ImageFormat;
-
-fn corpus(name: &str) -> Option<Vec<u8>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/corpus")
-        .join(name);
-    match std::fs::read(&path) {
-        Ok(bytes) => Some(bytes),
-        Err(_) => {
-            eprintln!("skipping: ../shared/corpus not present ({name})");
-            None
-        }
-    }
-}
 
 #[test]
 fn photo_small_to_every_format() {

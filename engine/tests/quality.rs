@@ -10,27 +10,12 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use common::*;
 use fast_image_resize::images::Image;
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, ImageBuffer, Rgb};
 
 const MIN_PSNR: f64 = 38.0;
-
-fn corpus(name: &str) -> Option<Vec<u8>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/corpus")
-        .join(name);
-    match std::fs::read(&path) {
-        Ok(bytes) => Some(bytes),
-        Err(_) => {
-            eprintln!("skipping {name}: ../shared/corpus is not present beside the repository");
-            None
-        }
-    }
-}
 
 /// The reference's first step, done once per input: a full-size decode
 /// with the `image` crate (not libjpeg-turbo).

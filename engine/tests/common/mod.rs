@@ -15,6 +15,22 @@ use image::{
 
 use image_engine::{process, Control, Error, ImageFormat, Limits, Output, Transform};
 
+/// A photo of the benchmark corpus kept beside the repository
+/// (`../shared/corpus`), or `None` with a note when it is absent, so that a
+/// fresh clone still passes.
+pub fn corpus(name: &str) -> Option<Vec<u8>> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/corpus")
+        .join(name);
+    match std::fs::read(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(_) => {
+            eprintln!("skipping {name}: ../shared/corpus is not present beside the repository");
+            None
+        }
+    }
+}
+
 /// Not cancelled, no deadline.
 pub static NEVER: AtomicBool = AtomicBool::new(false);
 
