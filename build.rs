@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 fn main() {
     println!("cargo::rerun-if-env-changed=DEP_NGINX_BUILD_DIR");
     println!("cargo::rustc-check-cfg=cfg(ngx_has_terminated)");
+    println!("cargo::rustc-check-cfg=cfg(ngx_has_header_links)");
 
     // nginx-sys (a direct dependency, `links = "nginx"`) tells us its build
     // directory and version.
@@ -20,6 +21,11 @@ fn main() {
     // ngx_http_request_t.terminated appeared in nginx 1.25.3.
     if version >= 1_025_003 {
         println!("cargo::rustc-cfg=ngx_has_terminated");
+    }
+    // nginx 1.23.0 linked repeated headers (ngx_table_elt_t.next) and made
+    // headers_out.cache_control one of them instead of an array.
+    if version >= 1_023_000 {
+        println!("cargo::rustc-cfg=ngx_has_header_links");
     }
 
     let Some(build_dir) = build_dir else { return };

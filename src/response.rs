@@ -13,7 +13,10 @@ use crate::conf::LocConf;
 use crate::ctx::{RequestCtx, State};
 use crate::filter;
 use crate::ngx_http_image_module;
-use crate::util::{add_header, clear_header, loc_conf, pool_str, static_str, status, str_bytes};
+use crate::util::{
+    add_header, clear_cache_control, clear_header, loc_conf, pool_str, remove_header, static_str,
+    status, str_bytes,
+};
 
 const NGX_OK: ngx_int_t = 0;
 const NGX_ERROR: ngx_int_t = -1;
@@ -49,14 +52,16 @@ pub unsafe fn send_image(
     // been sent, so changing it is allowed.
     unsafe {
         cache::record_success(r, ctx);
-        let h = &mut (*r).headers_out;
+        // An origin's warning describes its answer, not this output.
+        remove_header(r, "Image-Error");
+        let h = &raw mut (*r).headers_out;
         set_status(h, 200);
         set_content_type(r, output.format.mime());
-        h.content_length_n = ctx.output.len() as i64;
-        clear_header(&mut h.content_length);
+        (*h).content_length_n = ctx.output.len() as i64;
+        clear_header(&raw mut (*h).content_length);
         // The original's validators do not describe this output.
-        clear_header(&mut h.etag);
-        clear_header(&mut h.accept_ranges);
+        clear_header(&raw mut (*h).etag);
+        clear_header(&raw mut (*h).accept_ranges);
         (*r).set_allow_ranges(0);
     }
     // SAFETY: as above.
@@ -104,20 +109,21 @@ pub unsafe fn send_error(
     let cache = unsafe { cache::for_error(r, ctx, err) };
     // SAFETY: the header has not been sent.
     unsafe {
-        let h = &mut (*r).headers_out;
+        let h = &raw mut (*r).headers_out;
         set_status(h, status_code);
         set_content_type(r, mime);
-        h.content_length_n = ctx.output.len() as i64;
-        clear_header(&mut h.content_length);
-        clear_header(&mut h.etag);
-        clear_header(&mut h.accept_ranges);
+        (*h).content_length_n = ctx.output.len() as i64;
+        clear_header(&raw mut (*h).content_length);
+        clear_header(&raw mut (*h).etag);
+        clear_header(&raw mut (*h).accept_ranges);
         // An origin's caching headers describe the image, not our error.
-        clear_header(&mut h.cache_control);
-        clear_header(&mut h.expires);
-        clear_header(&mut h.last_modified);
-        h.last_modified_time = -1;
+        clear_cache_control(r);
+        clear_header(&raw mut (*h).expires);
+        clear_header(&raw mut (*h).last_modified);
+        (*h).last_modified_time = -1;
         (*r).set_allow_ranges(0);
 
+        remove_header(r, "Image-Error");
         if let Some(value) = err.header_value() {
             match pool_str(r, value.as_bytes()) {
                 Some(v) if add_header(r, "Image-Error", v) => {}
@@ -164,13 +170,14 @@ pub unsafe fn send_original(
     ctx.output = original;
     // SAFETY: the header has not been sent.
     unsafe {
-        let h = &mut (*r).headers_out;
+        let h = &raw mut (*r).headers_out;
         set_status(h, 200);
         set_content_type(r, format.mime());
-        h.content_length_n = ctx.output.len() as i64;
-        clear_header(&mut h.content_length);
-        clear_header(&mut h.accept_ranges);
+        (*h).content_length_n = ctx.output.len() as i64;
+        clear_header(&raw mut (*h).content_length);
+        clear_header(&raw mut (*h).accept_ranges);
         (*r).set_allow_ranges(0);
+        remove_header(r, "Image-Error");
         if let Some(value) = err.header_value() {
             match pool_str(r, value.as_bytes()) {
                 Some(v) if add_header(r, "Image-Error", v) => {}
@@ -179,8 +186,8 @@ pub unsafe fn send_original(
         }
         if err.kind.is_transient() {
             // Next time the transformation may well succeed.
-            clear_header(&mut h.cache_control);
-            clear_header(&mut h.expires);
+            clear_cache_control(r);
+            clear_header(&raw mut (*h).expires);
             if !add_header(r, "Cache-Control", static_str("no-store")) {
                 return NGX_ERROR;
             }
@@ -221,9 +228,15 @@ pub unsafe fn log_error(r: *mut ngx_http_request_t, err: &Error) {
 
 /// Sets the status and drops a status line copied from a proxied origin
 /// ("HTTP/1.1 500 ..."), which nginx would otherwise send as it is.
-fn set_status(h: &mut ngx::ffi::ngx_http_headers_out_t, code: u16) {
-    h.status = status(code);
-    h.status_line = ngx_str_t::default();
+///
+/// # Safety
+/// `h` must point at the headers of a live request whose header is unsent.
+unsafe fn set_status(h: *mut ngx::ffi::ngx_http_headers_out_t, code: u16) {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        (*h).status = status(code);
+        (*h).status_line = ngx_str_t::default();
+    }
 }
 
 /// # Safety
@@ -231,11 +244,11 @@ fn set_status(h: &mut ngx::ffi::ngx_http_headers_out_t, code: u16) {
 unsafe fn set_content_type(r: *mut ngx_http_request_t, mime: &'static str) {
     // SAFETY: static strings outlive the request.
     unsafe {
-        let h = &mut (*r).headers_out;
-        h.content_type = static_str(mime);
-        h.content_type_len = mime.len();
-        h.content_type_lowcase = std::ptr::null_mut();
-        h.charset = ngx_str_t::default();
+        let h = &raw mut (*r).headers_out;
+        (*h).content_type = static_str(mime);
+        (*h).content_type_len = mime.len();
+        (*h).content_type_lowcase = std::ptr::null_mut();
+        (*h).charset = ngx_str_t::default();
     }
 }
 

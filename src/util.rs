@@ -64,7 +64,10 @@ pub unsafe fn add_header(r: *mut ngx_http_request_t, name: &'static str, value: 
         (*h).key = static_str(name);
         (*h).value = value;
         (*h).lowcase_key = std::ptr::null_mut();
-        (*h).next = std::ptr::null_mut();
+        #[cfg(ngx_has_header_links)]
+        {
+            (*h).next = std::ptr::null_mut();
+        }
         true
     }
 }
@@ -81,9 +84,60 @@ pub unsafe fn clear_header(slot: *mut *mut ngx_table_elt_t) {
         let mut h = *slot;
         while !h.is_null() {
             (*h).hash = 0;
-            h = (*h).next;
+            #[cfg(ngx_has_header_links)]
+            {
+                h = (*h).next;
+            }
+            #[cfg(not(ngx_has_header_links))]
+            {
+                h = std::ptr::null_mut();
+            }
         }
         *slot = std::ptr::null_mut();
+    }
+}
+
+/// Hides every `Cache-Control` header of the response.
+///
+/// # Safety
+/// `r` must be a live request whose headers have not been sent.
+pub unsafe fn clear_cache_control(r: *mut ngx_http_request_t) {
+    // SAFETY: before nginx 1.23 the field is an array of pointers into
+    // headers_out.headers; from 1.23 it is a chain of them.
+    unsafe {
+        #[cfg(ngx_has_header_links)]
+        clear_header(&mut (*r).headers_out.cache_control);
+        #[cfg(not(ngx_has_header_links))]
+        {
+            let list = &mut (*r).headers_out.cache_control;
+            let elts = list.elts as *mut *mut ngx_table_elt_t;
+            for i in 0..list.nelts {
+                (**elts.add(i)).hash = 0;
+            }
+            list.nelts = 0;
+        }
+    }
+}
+
+/// Hides every response header called `name` (case-insensitive), e.g. an
+/// `Image-Error` that a proxied origin sent, before the module sets its own.
+///
+/// # Safety
+/// `r` must be a live request whose headers have not been sent.
+pub unsafe fn remove_header(r: *mut ngx_http_request_t, name: &str) {
+    // SAFETY: headers_out.headers is an initialised list of table elements.
+    unsafe {
+        let mut part = &raw mut (*r).headers_out.headers.part;
+        while !part.is_null() {
+            let elts = (*part).elts as *mut ngx_table_elt_t;
+            for i in 0..(*part).nelts {
+                let h = elts.add(i);
+                if (*h).hash != 0 && str_bytes(&(*h).key).eq_ignore_ascii_case(name.as_bytes()) {
+                    (*h).hash = 0;
+                }
+            }
+            part = (*part).next;
+        }
     }
 }
 

@@ -414,3 +414,45 @@ fn post_put_delete_are_405_with_allow() {
         "refused methods must not reach the origin; origin.log:\n{log}"
     );
 }
+
+#[test]
+fn a_transforming_origin_behind_the_module_yields_one_image_error() {
+    // The origin is itself a location of this module: its annotated 404 and
+    // its transformed 200 reach the front, which must not stack a second
+    // Image-Error on top of the origin's.
+    let nginx = Nginx::start(
+        r#"
+server {
+    listen 127.0.0.1:{ORIGIN_PORT};
+    location /img/ {
+        alias {FIXTURES}/;
+        image_transform "width=300";
+    }
+}
+server {
+    listen 127.0.0.1:{PORT};
+    location /front/ {
+        proxy_pass http://127.0.0.1:{ORIGIN_PORT}/img/;
+        image_transform "width=100";
+    }
+}
+"#,
+    );
+    let r = nginx.get("/front/no-such.jpg");
+    assert_image_error(&r, 404, 9404);
+    assert_eq!(
+        r.headers_named("image-error"),
+        ["err=9404"],
+        "{}",
+        r.describe()
+    );
+
+    let r = nginx.get("/front/photo.jpg");
+    let (_, width, _) = assert_transformed(&r, "image/jpeg");
+    assert_eq!(width, 100);
+    assert!(
+        r.headers_named("image-error").is_empty(),
+        "{}",
+        r.describe()
+    );
+}
