@@ -17,6 +17,8 @@
 #   WORKERS     nginx worker_processes for the nginx measurements (default 1)
 #   NO_NGINX=1  skip the nginx measurements
 #   NO_GD=1     skip building and measuring nginx's image_filter
+#   SOAK_SECONDS  length of the sustained-load memory run (default 300)
+#   NO_SOAK=1   skip it
 #
 # Needs, besides the build's own packages (scripts/setup.sh): python3;
 # for the libvips column libvips-dev and pyvips (`pip install pyvips`); for
@@ -114,4 +116,12 @@ if [ -z "${NO_NGINX:-}" ]; then
 fi
 
 python3 scripts/bench/bench.py "${ARGS[@]}"
+
+# Steady memory under minutes of saturation, appended to the results.
+if [ -z "${NO_NGINX:-}" ] && [ -z "${NO_SOAK:-}" ] && command -v wrk >/dev/null 2>&1 &&
+    [ -x "$NGINX" ] && [ -f "$MODULE" ]; then
+    python3 scripts/bench/soak.py --nginx "$NGINX" --module "$MODULE" --corpus "$CORPUS" \
+        --seconds "${SOAK_SECONDS:-300}" --out "$WORK/soak.md"
+    { echo; cat "$WORK/soak.md"; } >> bench/results.md
+fi
 echo "bench: written to bench/results.md" >&2

@@ -123,12 +123,8 @@ pub unsafe fn send_error(
         (*h).last_modified_time = -1;
         (*r).set_allow_ranges(0);
 
-        remove_header(r, "Image-Error");
-        if let Some(value) = err.header_value() {
-            match pool_str(r, value.as_bytes()) {
-                Some(v) if add_header(r, "Image-Error", v) => {}
-                _ => return NGX_ERROR,
-            }
+        if !set_image_error(r, err) {
+            return NGX_ERROR;
         }
         let Some(cache) = pool_str(r, cache.as_bytes()) else {
             return NGX_ERROR;
@@ -177,12 +173,8 @@ pub unsafe fn send_original(
         clear_header(&raw mut (*h).content_length);
         clear_header(&raw mut (*h).accept_ranges);
         (*r).set_allow_ranges(0);
-        remove_header(r, "Image-Error");
-        if let Some(value) = err.header_value() {
-            match pool_str(r, value.as_bytes()) {
-                Some(v) if add_header(r, "Image-Error", v) => {}
-                _ => return NGX_ERROR,
-            }
+        if !set_image_error(r, err) {
+            return NGX_ERROR;
         }
         if err.kind.is_transient() {
             // Next time the transformation may well succeed.
@@ -193,6 +185,24 @@ pub unsafe fn send_original(
             }
         }
         send(r, ctx, Sink::Next)
+    }
+}
+
+/// Sets `Image-Error: err=CODE` (when the failure has a code), replacing
+/// one a proxied origin may have sent.
+///
+/// # Safety
+/// `r` must be live and its header unsent.
+unsafe fn set_image_error(r: *mut ngx_http_request_t, err: &Error) -> bool {
+    // SAFETY: guaranteed by the caller; the value is copied into the pool.
+    unsafe {
+        remove_header(r, "Image-Error");
+        match err.header_value() {
+            None => true,
+            Some(value) => {
+                pool_str(r, value.as_bytes()).is_some_and(|v| add_header(r, "Image-Error", v))
+            }
+        }
     }
 }
 

@@ -227,8 +227,43 @@ unsafe extern "C" fn run(data: *mut c_void, _log: *mut ngx_log_t) {
         // thread uses the job until `done` runs.
         let job = unsafe { &mut *(*(data as *mut TaskData)).job };
         job.result = Some(job.run());
+        release_free_memory();
     })
 }
+
+/// Hands the memory that jobs freed back to the system, at most every
+/// [`TRIM_INTERVAL`]. glibc keeps freed blocks in per-thread arenas and,
+/// after large frees, stops using mmap for large blocks; with decoded images
+/// of tens of megabytes on many pool threads the worker would otherwise sit
+/// at the sum of every thread's high-water mark (measured: ~880 MB instead
+/// of ~320 MB with 8 large transforms in flight). Trimming after every job
+/// cost ~10 % throughput; the interval keeps most of the saving for little.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::sync::atomic::AtomicU64;
+        use std::sync::OnceLock;
+
+        static EPOCH: OnceLock<Instant> = OnceLock::new();
+        static LAST_TRIM_MS: AtomicU64 = AtomicU64::new(0);
+        let now = EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64;
+        let last = LAST_TRIM_MS.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < TRIM_INTERVAL.as_millis() as u64
+            || LAST_TRIM_MS
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        // SAFETY: malloc_trim only returns free memory; it is thread-safe.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    }
+}
+
+/// See [`release_free_memory`].
+const TRIM_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Runs on the event loop once the job finished.
 unsafe extern "C" fn done(ev: *mut ngx_event_t) {
