@@ -109,7 +109,7 @@ unsafe fn header(r: *mut ngx_http_request_t) -> ngx_int_t {
                 if (*r).method == NGX_HTTP_HEAD || (*r).headers_out.status != 200 {
                     return next_header(r);
                 }
-                let (text, transform) = options::evaluate(r, cv, &conf.policy());
+                let (text, transform) = options::evaluate(r, cv, &conf.policy);
                 match ctx::create(r, RequestCtx::new(text, transform)) {
                     Some(ctx) => ctx,
                     None => return NGX_ERROR,

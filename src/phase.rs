@@ -42,34 +42,32 @@ unsafe fn precontent(r: *mut ngx_http_request_t) -> ngx_int_t {
         };
 
         if is_loop(r) {
-            let Some(ctx) = ctx::create(r, RequestCtx::new(String::new(), Ok(Default::default())))
-            else {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            };
-            let err = Error::new(
-                ErrorKind::Loop,
-                "the request came back to the image module (loop)",
+            return refuse(
+                r,
+                Error::new(
+                    ErrorKind::Loop,
+                    "the request came back to the image module (loop)",
+                ),
             );
-            return finish(r, send_error(r, ctx, &err, Sink::Top));
         }
 
         let method = (*r).method;
         if method != NGX_HTTP_GET && method != NGX_HTTP_HEAD {
-            let Some(ctx) = ctx::create(r, RequestCtx::new(String::new(), Ok(Default::default())))
-            else {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            };
-            let err = Error::new(
-                ErrorKind::MethodNotAllowed,
-                "only GET and HEAD requests can be transformed",
-            );
+            // The body of a refused POST/PUT is read and dropped so the
+            // connection can be kept alive.
             if ngx_http_discard_request_body(r) != 0 {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
-            return finish(r, send_error(r, ctx, &err, Sink::Top));
+            return refuse(
+                r,
+                Error::new(
+                    ErrorKind::MethodNotAllowed,
+                    "only GET and HEAD requests can be transformed",
+                ),
+            );
         }
 
-        let (text, transform) = options::evaluate(r, cv, &conf.policy());
+        let (text, transform) = options::evaluate(r, cv, &conf.policy);
         let invalid = transform.is_err();
         let Some(ctx) = ctx::create(r, RequestCtx::new(text, transform)) else {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -111,6 +109,20 @@ unsafe fn is_loop(r: *mut ngx_http_request_t) -> bool {
             .nth(1)
             .is_some_and(|by| by.eq_ignore_ascii_case(VIA_TOKEN.as_bytes()))
     })
+}
+
+/// Answers `err` before the original is fetched.
+///
+/// # Safety
+/// `r` must be a live main request without a context of ours.
+unsafe fn refuse(r: *mut ngx_http_request_t, err: Error) -> ngx_int_t {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        let Some(ctx) = ctx::create(r, RequestCtx::new(String::new(), Err(err.clone()))) else {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        };
+        finish(r, send_error(r, ctx, &err, Sink::Top))
+    }
 }
 
 /// Ends a request answered from this phase.

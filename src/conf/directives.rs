@@ -158,11 +158,11 @@ unsafe fn list<T>(
 }
 
 directive!(set_params_allowed, |cf, conf: LocConf| {
-    if conf.params_allowed.is_some() {
+    if conf.policy.params.is_some() {
         return DUPLICATE;
     }
-    conf.params_allowed = list(cf, "option", canonical_name);
-    if conf.params_allowed.is_some() {
+    conf.policy.params = list(cf, "option", canonical_name);
+    if conf.policy.params.is_some() {
         NGX_CONF_OK
     } else {
         NGX_CONF_ERROR
@@ -170,11 +170,11 @@ directive!(set_params_allowed, |cf, conf: LocConf| {
 });
 
 directive!(set_formats_allowed, |cf, conf: LocConf| {
-    if conf.formats_allowed.is_some() {
+    if conf.policy.formats.is_some() {
         return DUPLICATE;
     }
-    conf.formats_allowed = list(cf, "format", format_by_name);
-    if conf.formats_allowed.is_some() {
+    conf.policy.formats = list(cf, "format", format_by_name);
+    if conf.policy.formats.is_some() {
         NGX_CONF_OK
     } else {
         NGX_CONF_ERROR

@@ -76,8 +76,8 @@ pub struct LocConf {
     pub timeout: ngx_msec_t,         // slot
     pub max_concurrency: isize,      // slot
     pub max_queue: isize,            // slot
-    pub params_allowed: Option<Vec<&'static str>>,
-    pub formats_allowed: Option<Vec<image_engine::ImageFormat>>,
+    /// `image_params_allowed` / `image_formats_allowed` (`None`: unset).
+    pub policy: Policy,
     /// (min, max) seconds; `None` while unset.
     pub error_ttl: Option<(u32, u32)>,
     pub error_key: Option<*mut ngx_http_complex_value_t>,
@@ -97,8 +97,7 @@ impl Default for LocConf {
             timeout: UNSET_MSEC,
             max_concurrency: UNSET_NUM,
             max_queue: UNSET_NUM,
-            params_allowed: None,
-            formats_allowed: None,
+            policy: Policy::default(),
             error_ttl: None,
             error_key: None,
             fallback: None,
@@ -127,13 +126,6 @@ impl LocConf {
             max_pixels: self.max_pixels as u64,
             max_side: self.max_side as u32,
             max_animation_pixels: self.max_animation_pixels as u64,
-        }
-    }
-
-    pub fn policy(&self) -> Policy {
-        Policy {
-            params: self.params_allowed.clone(),
-            formats: self.formats_allowed.clone(),
         }
     }
 
@@ -197,11 +189,11 @@ impl LocConf {
             UNSET_NUM,
             DEFAULT_MAX_QUEUE,
         );
-        if self.params_allowed.is_none() {
-            self.params_allowed = prev.params_allowed.clone();
+        if self.policy.params.is_none() {
+            self.policy.params = prev.policy.params.clone();
         }
-        if self.formats_allowed.is_none() {
-            self.formats_allowed = prev.formats_allowed.clone();
+        if self.policy.formats.is_none() {
+            self.policy.formats = prev.policy.formats.clone();
         }
         if self.error_ttl.is_none() {
             self.error_ttl = prev.error_ttl;
