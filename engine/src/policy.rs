@@ -12,28 +12,7 @@ pub struct Policy {
     pub formats: Option<Vec<ImageFormat>>,
 }
 
-/// Every option's canonical name, with its short aliases.
-const NAMES: &[(&str, &[&str])] = &[
-    ("width", &["w"]),
-    ("height", &["h"]),
-    ("dpr", &[]),
-    ("fit", &[]),
-    ("gravity", &["g"]),
-    ("quality", &["q"]),
-    ("format", &["f"]),
-    ("background", &[]),
-    ("rotate", &[]),
-    ("onerror", &[]),
-];
-
-/// The canonical name of an option or alias, case-insensitively.
-pub fn canonical_name(key: &str) -> Option<&'static str> {
-    let key = key.trim().to_ascii_lowercase();
-    NAMES
-        .iter()
-        .find(|(name, aliases)| *name == key || aliases.contains(&key.as_str()))
-        .map(|(name, _)| *name)
-}
+pub use crate::options::canonical_name;
 
 /// The output format named in an `image_formats_allowed` list.
 pub fn format_by_name(name: &str) -> Option<ImageFormat> {

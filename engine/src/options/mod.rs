@@ -1,0 +1,214 @@
+//! Parsing and validating the option string (`width=300,fit=cover,...`).
+//! Processing only ever sees a validated [`Transform`].
+
+mod values;
+
+use crate::{Error, ErrorKind, ImageFormat};
+use values::Pair;
+
+/// How the image fits the `width` × `height` box (Cloudflare's meanings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fit {
+    /// Like `contain`, but never enlarges.
+    #[default]
+    ScaleDown,
+    /// As large as possible inside the box, aspect ratio kept; may enlarge.
+    Contain,
+    /// Fills the box exactly, cropping the excess; may enlarge.
+    Cover,
+    /// Like `cover` but never enlarges (smaller images: like `scale-down`).
+    Crop,
+    /// Like `contain`, then padded with `background` to exactly the box.
+    Pad,
+    /// Stretched to exactly the box, aspect ratio ignored.
+    Squeeze,
+}
+
+/// Which part of the image `cover`/`crop` keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Gravity {
+    #[default]
+    Center,
+    Left,
+    Right,
+    Top,
+    Bottom,
+}
+
+/// What to do when the transformation fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnError {
+    /// Answer with the error.
+    #[default]
+    Fail,
+    /// Serve the original unchanged if it is a good image.
+    Original,
+}
+
+/// A validated transformation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transform {
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub fit: Fit,
+    pub gravity: Gravity,
+    /// 1..=100.
+    pub quality: u8,
+    /// `None` keeps the input format.
+    pub format: Option<ImageFormat>,
+    /// RGBA used by `fit=pad` and to flatten transparency into JPEG.
+    pub background: [u8; 4],
+    /// Clockwise rotation after resizing: 0, 90, 180 or 270.
+    pub rotate: u16,
+    pub onerror: OnError,
+}
+
+impl Default for Transform {
+    fn default() -> Self {
+        Transform {
+            width: None,
+            height: None,
+            fit: Fit::default(),
+            gravity: Gravity::default(),
+            quality: 85,
+            format: None,
+            background: [255, 255, 255, 255],
+            rotate: 0,
+            onerror: OnError::default(),
+        }
+    }
+}
+
+/// Largest `width`/`height`, also the cap after `dpr` is applied
+/// (Cloudflare's per-side limit).
+pub const MAX_SIDE: u32 = 12_000;
+
+/// Longest piece of a user's value quoted back in an error message: enough
+/// to recognise it, not enough to turn error bodies into an echo service.
+const MAX_QUOTED_CHARS: usize = 40;
+
+/// Parses a comma-separated `key=value` list. Empty values are ignored (an
+/// absent `$arg_w` means "no width"); anything unknown, malformed or out of
+/// range is an [`ErrorKind::InvalidOption`](crate::ErrorKind) error that
+/// names the option.
+///
+/// Keys and keyword values are case-insensitive; for a key given twice the
+/// last non-empty value wins. `dpr` multiplies `width` and `height` after
+/// all options are read, so its position in the list does not matter.
+pub fn parse(options: &str) -> Result<Transform, Error> {
+    let mut transform = Transform::default();
+    let mut dpr: Option<f64> = None;
+
+    for item in options.split(',') {
+        let item = item.trim();
+        if item.is_empty() {
+            continue;
+        }
+        let Some((key, value)) = item.split_once('=') else {
+            return Err(invalid(format!(
+                "option {} has no value: expected key=value",
+                quote(item)
+            )));
+        };
+        let (key, value) = (key.trim(), value.trim());
+        let Some(name) = canonical_name(key) else {
+            return Err(if key.is_empty() {
+                invalid(format!("option {} has no name", quote(item)))
+            } else {
+                invalid(format!("unknown option {}", quote(key)))
+            });
+        };
+        if value.is_empty() {
+            // `width=$arg_w` with no `w` argument: the option is absent.
+            continue;
+        }
+        let option = Pair { key, value };
+        match name {
+            "width" => transform.width = Some(option.integer(1, MAX_SIDE)?),
+            "height" => transform.height = Some(option.integer(1, MAX_SIDE)?),
+            "dpr" => dpr = Some(option.decimal(1.0, 4.0)?),
+            "fit" => transform.fit = option.fit()?,
+            "gravity" => transform.gravity = option.gravity()?,
+            "quality" => transform.quality = option.integer(1, 100)? as u8,
+            "format" => transform.format = Some(option.format()?),
+            "background" => transform.background = option.color()?,
+            "rotate" => transform.rotate = option.rotation()?,
+            "onerror" => transform.onerror = option.onerror()?,
+            // A row of OPTION_NAMES without an arm; a test keeps this unused.
+            _ => return Err(invalid(format!("unknown option {}", quote(key)))),
+        }
+    }
+
+    if let Some(dpr) = dpr {
+        transform.width = transform.width.map(|side| scale_side(side, dpr));
+        transform.height = transform.height.map(|side| scale_side(side, dpr));
+    }
+    Ok(transform)
+}
+
+/// The output format a `format=` value (or an `image_formats_allowed`
+/// entry) names, case-insensitively.
+pub fn format_from_name(name: &str) -> Option<ImageFormat> {
+    Some(match name.trim().to_ascii_lowercase().as_str() {
+        "jpeg" | "jpg" => ImageFormat::Jpeg,
+        "png" => ImageFormat::Png,
+        "gif" => ImageFormat::Gif,
+        "webp" => ImageFormat::Webp,
+        "avif" => ImageFormat::Avif,
+        _ => return None,
+    })
+}
+
+/// Every option's canonical name with its short aliases: the one list that
+/// parsing, the allow-lists (`image_params_allowed`) and error messages use.
+/// A new option is a row here and an arm in [`parse`].
+pub const OPTION_NAMES: &[(&str, &[&str])] = &[
+    ("width", &["w"]),
+    ("height", &["h"]),
+    ("dpr", &[]),
+    ("fit", &[]),
+    ("gravity", &["g"]),
+    ("quality", &["q"]),
+    ("format", &["f"]),
+    ("background", &[]),
+    ("rotate", &[]),
+    ("onerror", &[]),
+];
+
+/// The canonical name of an option or alias, case-insensitively
+/// (`W` → `width`); `None` for an unknown key.
+pub fn canonical_name(key: &str) -> Option<&'static str> {
+    let key = key.trim().to_ascii_lowercase();
+    OPTION_NAMES
+        .iter()
+        .find(|(name, aliases)| *name == key || aliases.contains(&key.as_str()))
+        .map(|(name, _)| *name)
+}
+
+fn scale_side(side: u32, dpr: f64) -> u32 {
+    let scaled = (f64::from(side) * dpr).round();
+    // dpr >= 1 so the result is at least `side`; the cap keeps it a valid size.
+    (scaled.min(f64::from(MAX_SIDE)) as u32).max(1)
+}
+
+fn invalid(message: String) -> Error {
+    Error::new(ErrorKind::InvalidOption, message)
+}
+
+/// Quotes user text for an error message: control characters dropped (the
+/// message ends up in logs and headers), long text shortened.
+fn quote(text: &str) -> String {
+    let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+    let mut quoted = String::with_capacity(clean.len().min(MAX_QUOTED_CHARS * 4) + 5);
+    quoted.push('"');
+    let mut chars = clean.chars();
+    quoted.extend(chars.by_ref().take(MAX_QUOTED_CHARS));
+    if chars.next().is_some() {
+        quoted.push('…');
+    }
+    quoted.push('"');
+    quoted
+}
+
+#[cfg(test)]
+mod tests;
