@@ -1,20 +1,30 @@
-//! The per-request state of the filter, kept in the request pool.
+//! The per-request state of the module, kept in the request pool and
+//! reached through [`Request::ctx`](crate::nginx::Request::ctx).
 //!
 //! ```text
+//!           phase.rs: options evaluated (or refused: answered at once)
+//!             │
 //! Start ──header 200──► Reading ──last_buf──► Processing ──job done──► Sent
-//!   │                     └─ too large ─────────────────────────────►  Sent
-//!   └──other status───► PassThrough
+//!   │   (filter.rs)        │      (filter.rs)     (offload.rs:        ▲
+//!   │                      │                       waiting or running) │
+//!   │                      └─ too large / not in memory ───────────────┤
+//!   ├──origin error, invalid options, too large (Content-Length) ──────┘
+//!   └──other status──► PassThrough
 //! ```
+//!
+//! `Sent`: our response (image, original or error) went out through the
+//! filters after ours; what the origin still sends is dropped.
+//! `PassThrough`: not ours to transform, or a response we sent from the
+//! top of the chain (a refusal from the phase handler), which passes our
+//! own filters untouched.
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use image_engine::{Error, Transform};
-use ngx::core::Pool;
-use ngx::ffi::ngx_http_request_t;
 
-use crate::ngx_http_image_module;
-use crate::util::{request_ctx, set_request_ctx};
+use crate::job::Job;
+use crate::nginx::{ModuleCtx, Sink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -22,7 +32,8 @@ pub enum State {
     Start,
     /// Collecting the original's bytes.
     Reading,
-    /// The original is with the thread pool (or being processed inline).
+    /// The original is with the thread pool (waiting or running), or being
+    /// processed inline.
     Processing,
     /// Our response (image or error) went out; anything the origin still
     /// sends is dropped.
@@ -54,6 +65,9 @@ pub struct RequestCtx {
     /// The body we send (image or JSON error); nginx's buffer points into
     /// it, so it must live as long as the request.
     pub output: Vec<u8>,
+    /// Where the result of the transformation enters the filter chain:
+    /// `Next` when the original came through our body filter.
+    pub sink: Sink,
     /// Set when the client goes away; the job polls it.
     pub cancel: Arc<AtomicBool>,
     /// Whether the cancel cleanup is registered.
@@ -61,9 +75,12 @@ pub struct RequestCtx {
     /// The evaluated option string (part of the default backoff key).
     pub options: String,
     /// A job waiting for a free slot (see `scheduler`).
-    pub pending: Option<Box<crate::task::Job>>,
+    pub pending: Option<Box<Job>>,
     pub stats: Stats,
 }
+
+// SAFETY: RequestCtx is the only type the module keeps in its context slot.
+unsafe impl ModuleCtx for RequestCtx {}
 
 impl RequestCtx {
     pub fn new(options: String, transform: Result<Transform, Error>) -> Self {
@@ -76,39 +93,14 @@ impl RequestCtx {
             head: false,
             input: Vec::new(),
             output: Vec::new(),
+            sink: Sink::Next,
             cancel: Arc::new(AtomicBool::new(false)),
             cleanup_added: false,
         }
     }
-}
 
-/// The request's context, if the module has taken an interest in it.
-///
-/// # Safety
-/// `r` must be a live request.
-pub unsafe fn get<'a>(r: *mut ngx_http_request_t) -> Option<&'a mut RequestCtx> {
-    // SAFETY: our slot only ever holds a RequestCtx allocated by `create`.
-    unsafe { request_ctx::<RequestCtx>(r, &*std::ptr::addr_of!(ngx_http_image_module)) }
-}
-
-/// Allocates a context in the request pool (dropped with the pool) and
-/// attaches it to the request.
-///
-/// # Safety
-/// `r` must be a live request.
-pub unsafe fn create<'a>(
-    r: *mut ngx_http_request_t,
-    ctx: RequestCtx,
-) -> Option<&'a mut RequestCtx> {
-    // SAFETY: the pool outlives every use of the context; Pool::allocate
-    // registers a cleanup that drops the value when the pool is destroyed.
-    unsafe {
-        let pool = Pool::from_ngx_pool((*r).pool);
-        let p = pool.allocate(ctx);
-        if p.is_null() {
-            return None;
-        }
-        set_request_ctx(r, &*std::ptr::addr_of!(ngx_http_image_module), p);
-        Some(&mut *p)
+    /// Whether the client went away (the request's cleanup ran).
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
     }
 }

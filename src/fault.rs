@@ -2,9 +2,7 @@
 //! in a normal build): they prove that a panic in a job or in a filter
 //! costs one request, not the worker.
 
-use ngx::ffi::ngx_http_request_t;
-
-use crate::util::request_header;
+use crate::nginx::Request;
 
 /// Where the request asks the module to panic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,15 +14,11 @@ pub enum Fault {
 }
 
 /// The fault the request asks for with `X-Image-Fault`.
-///
-/// # Safety
-/// `r` must be a live request.
-pub unsafe fn requested(r: *mut ngx_http_request_t) -> Option<Fault> {
+pub fn requested(request: Request) -> Option<Fault> {
     if !cfg!(feature = "fault-injection") {
         return None;
     }
-    // SAFETY: guaranteed by the caller.
-    match unsafe { request_header(r, "X-Image-Fault") }? {
+    match request.header_in("X-Image-Fault")? {
         b"panic-job" => Some(Fault::Job),
         b"panic-filter" => Some(Fault::Filter),
         _ => None,

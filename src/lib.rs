@@ -1,84 +1,86 @@
 //! ngx_http_image_module: resizes, crops and converts images as nginx serves
 //! them, on nginx thread pools so the event loop never waits.
 //!
-//! This file only registers the module; each concern has its own file:
-//! `conf` (directives), `phase` (early checks), `filter` (header and body
-//! filters), `task` (thread-pool offload), `response` (what we send),
-//! `options` (evaluating the option string), `ctx` (per-request state).
+//! This file only registers the module. One request's life, top to bottom
+//! (each layer only calls the ones below it):
+//!
+//! - entry points: `phase` (precontent checks), `filter` (header and body
+//!   filters: the state machine in `ctx`), `variables` (`$image_*`),
+//!   `conf` (directives, merging);
+//! - orchestration: `offload` (admission by `scheduler`, the `job` on a
+//!   thread pool, cancel, completion), `options` (evaluating the option
+//!   string), `fault` (test-only panics);
+//! - outcome: `response` (what to send for a result, every response's
+//!   headers), `error_caching` (Cache-Control of errors, backoff);
+//! - per-request state: `ctx`, `job`;
+//! - the FFI layer: `nginx` (the only code that touches nginx structures:
+//!   `Request`, `Config`, `ThreadPool`, body chains, the failure zone).
 
-mod backoff;
-mod cache;
 mod conf;
 mod ctx;
+mod error_caching;
 mod fault;
 mod filter;
+mod job;
+mod nginx;
+mod offload;
 mod options;
 mod phase;
 mod response;
 mod scheduler;
-mod task;
-mod util;
 mod variables;
 
 use std::ffi::{c_char, c_void};
 use std::ptr::{addr_of, null, null_mut};
 
-use ngx::core::Pool;
-use ngx::ffi::{
-    ngx_array_push, ngx_conf_t, ngx_http_conf_ctx_t, ngx_http_core_main_conf_t,
-    ngx_http_core_module, ngx_http_handler_pt, ngx_http_module_t,
-    ngx_http_phases_NGX_HTTP_PRECONTENT_PHASE, ngx_int_t, ngx_module_t, NGX_HTTP_MODULE,
-};
+use ngx::core::Status;
+use ngx::ffi::{ngx_conf_t, ngx_http_module_t, ngx_int_t, ngx_module_t, NGX_HTTP_MODULE};
 
 use crate::conf::{LocConf, MainConf};
-use crate::util::guard;
+use crate::nginx::{guard, Config};
 
-const NGX_OK: ngx_int_t = 0;
-const NGX_ERROR: ngx_int_t = -1;
+/// Runs a configuration hook with the configuration nginx passed in.
+fn with_config<T: Copy>(cf: *mut ngx_conf_t, fallback: T, f: impl FnOnce(&Config) -> T) -> T {
+    guard(fallback, || {
+        // SAFETY: nginx passes its live configuration to every hook, for the
+        // duration of the call.
+        match unsafe { Config::from_raw(cf) } {
+            Some(config) => f(&config),
+            None => fallback,
+        }
+    })
+}
 
 unsafe extern "C" fn create_loc_conf(cf: *mut ngx_conf_t) -> *mut c_void {
-    guard(null_mut(), || {
-        // SAFETY: cf is live during configuration; the pool drops the value.
-        let pool = unsafe { Pool::from_ngx_pool((*cf).pool) };
-        pool.allocate(LocConf::default()) as *mut c_void
-    })
+    with_config(cf, null_mut(), |config| config.allocate(LocConf::default()))
 }
 
 unsafe extern "C" fn create_main_conf(cf: *mut ngx_conf_t) -> *mut c_void {
-    guard(null_mut(), || {
-        // SAFETY: as in create_loc_conf.
-        let pool = unsafe { Pool::from_ngx_pool((*cf).pool) };
-        pool.allocate(MainConf::default()) as *mut c_void
+    with_config(cf, null_mut(), |config| {
+        config.allocate(MainConf::default())
     })
 }
 
+fn status(result: Result<(), ()>) -> ngx_int_t {
+    match result {
+        Ok(()) => Status::NGX_OK.0,
+        Err(()) => Status::NGX_ERROR.0,
+    }
+}
+
 unsafe extern "C" fn preconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
-    guard(NGX_ERROR, || {
-        // SAFETY: called once by nginx with the http configuration.
-        match unsafe { variables::register(cf) } {
-            Ok(()) => NGX_OK,
-            Err(()) => NGX_ERROR,
-        }
+    with_config(cf, Status::NGX_ERROR.0, |config| {
+        status(variables::register(config))
     })
 }
 
 unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
-    guard(NGX_ERROR, || {
-        // SAFETY: called once by nginx with the http configuration; the
-        // core module's main conf exists at this point.
-        unsafe {
-            let http_ctx = (*cf).ctx as *mut ngx_http_conf_ctx_t;
-            let cmcf = *(*http_ctx).main_conf.add(ngx_http_core_module.ctx_index)
-                as *mut ngx_http_core_main_conf_t;
-            let phase = &mut (*cmcf).phases[ngx_http_phases_NGX_HTTP_PRECONTENT_PHASE as usize];
-            let h = ngx_array_push(&mut phase.handlers) as *mut ngx_http_handler_pt;
-            if h.is_null() {
-                return NGX_ERROR;
-            }
-            *h = Some(phase::handler);
-            filter::install();
+    with_config(cf, Status::NGX_ERROR.0, |config| {
+        let result = config.add_precontent_handler(phase::handler);
+        if result.is_ok() {
+            nginx::install_filters(config, filter::header_filter, filter::body_filter);
         }
-        NGX_OK
+        status(result)
     })
 }
 

@@ -16,6 +16,7 @@
 //! [`sniff_format`] is the first step on its own, for callers that need to
 //! know what an original is (its `Content-Type`) without transforming it.
 
+pub mod admission;
 pub mod backoff;
 pub mod error;
 pub mod limits;

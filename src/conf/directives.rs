@@ -8,97 +8,56 @@ use std::ptr;
 use image_engine::policy::{canonical_name, format_by_name};
 use ngx::core::{NGX_CONF_ERROR, NGX_CONF_OK};
 use ngx::ffi::{
-    ngx_command_t, ngx_conf_full_name, ngx_conf_set_msec_slot, ngx_conf_set_num_slot,
-    ngx_conf_set_size_slot, ngx_conf_t, ngx_http_compile_complex_value,
-    ngx_http_compile_complex_value_t, ngx_http_complex_value_t, ngx_parse_size, ngx_parse_time,
-    ngx_pcalloc, ngx_str_t, ngx_thread_pool_add, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_TAKE1,
-    NGX_CONF_TAKE12, NGX_CONF_TAKE2, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET,
-    NGX_HTTP_MAIN_CONF, NGX_HTTP_MAIN_CONF_OFFSET, NGX_HTTP_SRV_CONF, NGX_LOG_EMERG,
+    ngx_command_t, ngx_conf_set_msec_slot, ngx_conf_set_num_slot, ngx_conf_set_size_slot,
+    ngx_conf_t, ngx_str_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_TAKE1, NGX_CONF_TAKE12,
+    NGX_CONF_TAKE2, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF,
+    NGX_HTTP_MAIN_CONF_OFFSET, NGX_HTTP_SRV_CONF,
 };
-use ngx::{ngx_conf_log_error, ngx_string};
+use ngx::ngx_string;
 
 use super::{Fallback, LocConf, MainConf, ThreadPoolConf, TransformConf};
-use crate::backoff;
-use crate::util::{guard, str_bytes};
-
-/// The directive's arguments, name excluded.
-///
-/// # Safety
-/// `cf` must be the live configuration of the directive being parsed.
-unsafe fn args<'a>(cf: *mut ngx_conf_t) -> &'a mut [ngx_str_t] {
-    // SAFETY: cf->args holds the directive name followed by its arguments,
-    // as many as the directive's NGX_CONF_TAKE* flags allowed.
-    unsafe {
-        let all = std::slice::from_raw_parts_mut(
-            (*(*cf).args).elts as *mut ngx_str_t,
-            (*(*cf).args).nelts,
-        );
-        &mut all[1..]
-    }
-}
-
-fn text(s: &ngx_str_t) -> String {
-    // SAFETY: configuration strings are valid for the parse.
-    String::from_utf8_lossy(unsafe { str_bytes(s) }).into_owned()
-}
+use crate::nginx::{
+    arg_is, arg_text, guard, parse_seconds, parse_size, Config, FailureZone, ThreadPool,
+    MIN_ZONE_SIZE,
+};
 
 const DUPLICATE: *mut c_char = c"is duplicate".as_ptr() as *mut c_char;
 
-/// Wraps a parser: panics become a configuration error, never an abort.
+/// Wraps a parser: the raw arguments become a [`Config`] and this level's
+/// configuration; panics become a configuration error, never an abort.
 macro_rules! directive {
     ($name:ident, |$cf:ident, $conf:ident: $ty:ty| $body:block) => {
         extern "C" fn $name(
-            $cf: *mut ngx_conf_t,
+            cf: *mut ngx_conf_t,
             _cmd: *mut ngx_command_t,
             conf: *mut c_void,
         ) -> *mut c_char {
             guard(NGX_CONF_ERROR, || {
-                // SAFETY: nginx passes this module's configuration of the
-                // level being parsed; cf is live for the call.
-                let $conf = unsafe { &mut *(conf as *mut $ty) };
-                #[allow(unused_unsafe)]
-                unsafe {
-                    $body
-                }
+                // SAFETY: nginx passes the configuration being read and this
+                // module's configuration of the level being parsed, both
+                // live for the call.
+                let (config, $conf) = unsafe { (Config::from_raw(cf), &mut *(conf as *mut $ty)) };
+                #[allow(unused_mut)]
+                let Some(mut $cf) = config
+                else {
+                    return NGX_CONF_ERROR;
+                };
+                $body
             })
         }
     };
-}
-
-/// Compiles a value that may contain variables.
-///
-/// # Safety
-/// `cf` must be live and `value` one of its arguments.
-unsafe fn complex_value(
-    cf: *mut ngx_conf_t,
-    value: *mut ngx_str_t,
-) -> Option<*mut ngx_http_complex_value_t> {
-    // SAFETY: memory comes from the configuration pool, which lives as long
-    // as the configuration; nginx fills the compiled value.
-    unsafe {
-        let cv = ngx_pcalloc((*cf).pool, size_of::<ngx_http_complex_value_t>())
-            as *mut ngx_http_complex_value_t;
-        if cv.is_null() {
-            return None;
-        }
-        let mut ccv: ngx_http_compile_complex_value_t = std::mem::zeroed();
-        ccv.cf = cf;
-        ccv.value = value;
-        ccv.complex_value = cv;
-        (ngx_http_compile_complex_value(&mut ccv) == 0).then_some(cv)
-    }
 }
 
 directive!(set_transform, |cf, conf: LocConf| {
     if conf.transform != TransformConf::Unset {
         return DUPLICATE;
     }
-    let value = &mut args(cf)[0];
-    if str_bytes(value) == b"off" {
+    let mut value = cf.args()[0];
+    if arg_is(&value, "off") {
         conf.transform = TransformConf::Off;
         return NGX_CONF_OK;
     }
-    match complex_value(cf, value) {
+    match cf.compile(&mut value) {
         Some(cv) => {
             conf.transform = TransformConf::Options(cv);
             NGX_CONF_OK
@@ -111,45 +70,29 @@ directive!(set_thread_pool, |cf, conf: LocConf| {
     if conf.thread_pool != ThreadPoolConf::Unset {
         return DUPLICATE;
     }
-    let name = &mut args(cf)[0];
-    if str_bytes(name) == b"off" {
+    let mut name = cf.args()[0];
+    if arg_is(&name, "off") {
         conf.thread_pool = ThreadPoolConf::Off;
         return NGX_CONF_OK;
     }
-    // Registers the name; nginx itself reports a pool that no
-    // `thread_pool` directive defines ("unknown thread pool") once the
-    // whole configuration has been read.
-    let pool = ngx_thread_pool_add(cf, name);
-    if pool.is_null() {
-        return NGX_CONF_ERROR;
+    match ThreadPool::add(&cf, Some(&mut name)) {
+        Some(pool) => {
+            conf.thread_pool = ThreadPoolConf::Pool(pool);
+            NGX_CONF_OK
+        }
+        None => NGX_CONF_ERROR,
     }
-    conf.thread_pool = ThreadPoolConf::Pool(pool);
-    NGX_CONF_OK
 });
 
 /// Parses every argument with `lookup`, naming the first one it refuses.
-///
-/// # Safety
-/// `cf` must be the live configuration of the directive being parsed.
-unsafe fn list<T>(
-    cf: *mut ngx_conf_t,
-    what: &str,
-    lookup: fn(&str) -> Option<T>,
-) -> Option<Vec<T>> {
-    // SAFETY: guaranteed by the caller.
-    let args = unsafe { args(cf) };
+fn list<T>(cf: &mut Config, what: &str, lookup: fn(&str) -> Option<T>) -> Option<Vec<T>> {
+    let args: Vec<ngx_str_t> = cf.args().to_vec();
     let mut items = Vec::with_capacity(args.len());
-    for arg in args.iter() {
-        match lookup(&text(arg)) {
+    for arg in &args {
+        match lookup(&arg_text(arg)) {
             Some(item) => items.push(item),
             None => {
-                ngx_conf_log_error!(
-                    NGX_LOG_EMERG,
-                    cf,
-                    "unknown image {} \"{}\"",
-                    what,
-                    text(arg)
-                );
+                cf.emerg(format_args!("unknown image {} \"{}\"", what, arg_text(arg)));
                 return None;
             }
         }
@@ -161,7 +104,7 @@ directive!(set_params_allowed, |cf, conf: LocConf| {
     if conf.policy.params.is_some() {
         return DUPLICATE;
     }
-    conf.policy.params = list(cf, "option", canonical_name);
+    conf.policy.params = list(&mut cf, "option", canonical_name);
     if conf.policy.params.is_some() {
         NGX_CONF_OK
     } else {
@@ -173,7 +116,7 @@ directive!(set_formats_allowed, |cf, conf: LocConf| {
     if conf.policy.formats.is_some() {
         return DUPLICATE;
     }
-    conf.policy.formats = list(cf, "format", format_by_name);
+    conf.policy.formats = list(&mut cf, "format", format_by_name);
     if conf.policy.formats.is_some() {
         NGX_CONF_OK
     } else {
@@ -185,18 +128,18 @@ directive!(set_error_ttl, |cf, conf: LocConf| {
     if conf.error_ttl.is_some() {
         return DUPLICATE;
     }
-    let args = args(cf);
+    let mut args: Vec<ngx_str_t> = cf.args().to_vec();
     let mut bounds = [0u32; 2];
     for (bound, arg) in bounds.iter_mut().zip(args.iter_mut()) {
-        let secs = ngx_parse_time(arg, 1);
+        let secs = parse_seconds(arg);
         if secs < 1 || secs > u32::MAX as isize {
-            ngx_conf_log_error!(NGX_LOG_EMERG, cf, "invalid time \"{}\"", text(arg));
+            cf.emerg(format_args!("invalid time \"{}\"", arg_text(arg)));
             return NGX_CONF_ERROR;
         }
         *bound = secs as u32;
     }
     if bounds[0] > bounds[1] {
-        ngx_conf_log_error!(NGX_LOG_EMERG, cf, "the minimum is larger than the maximum");
+        cf.emerg(format_args!("the minimum is larger than the maximum"));
         return NGX_CONF_ERROR;
     }
     conf.error_ttl = Some((bounds[0], bounds[1]));
@@ -207,7 +150,8 @@ directive!(set_error_key, |cf, conf: LocConf| {
     if conf.error_key.is_some() {
         return DUPLICATE;
     }
-    match complex_value(cf, &mut args(cf)[0]) {
+    let mut value = cf.args()[0];
+    match cf.compile(&mut value) {
         Some(cv) => {
             conf.error_key = Some(cv);
             NGX_CONF_OK
@@ -220,38 +164,36 @@ directive!(set_fallback, |cf, conf: LocConf| {
     if conf.fallback.is_some() {
         return DUPLICATE;
     }
-    let args = args(cf);
-    if str_bytes(&args[0]) == b"off" && args.len() == 1 {
+    let mut args: Vec<ngx_str_t> = cf.args().to_vec();
+    if arg_is(&args[0], "off") && args.len() == 1 {
         conf.fallback = Some(None);
         return NGX_CONF_OK;
     }
     // Relative paths are relative to nginx's prefix, as for other files.
-    if ngx_conf_full_name((*cf).cycle, &mut args[0], 0) != 0 {
+    if !cf.full_name(&mut args[0]) {
         return NGX_CONF_ERROR;
     }
-    let path = text(&args[0]);
+    let path = arg_text(&args[0]);
     let image = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(err) => {
-            ngx_conf_log_error!(NGX_LOG_EMERG, cf, "cannot read \"{}\": {}", path, err);
+            cf.emerg(format_args!("cannot read \"{}\": {}", path, err));
             return NGX_CONF_ERROR;
         }
     };
     let Ok(format) = image_engine::sniff_format(&image) else {
-        ngx_conf_log_error!(
-            NGX_LOG_EMERG,
-            cf,
+        cf.emerg(format_args!(
             "\"{}\" is not a JPEG, PNG, GIF or WebP image",
             path
-        );
+        ));
         return NGX_CONF_ERROR;
     };
     let mut status = 0;
     if let Some(arg) = args.get(1) {
-        match text(arg).parse::<u16>() {
+        match arg_text(arg).parse::<u16>() {
             Ok(s) if (200..=599).contains(&s) => status = s,
             _ => {
-                ngx_conf_log_error!(NGX_LOG_EMERG, cf, "invalid status \"{}\"", text(arg));
+                cf.emerg(format_args!("invalid status \"{}\"", arg_text(arg)));
                 return NGX_CONF_ERROR;
             }
         }
@@ -268,20 +210,18 @@ directive!(set_error_zone, |cf, conf: MainConf| {
     if conf.error_zone.is_some() {
         return DUPLICATE;
     }
-    let args = args(cf);
-    let size = ngx_parse_size(&mut args[1]);
-    if size < backoff::MIN_ZONE_SIZE as isize {
-        ngx_conf_log_error!(
-            NGX_LOG_EMERG,
-            cf,
+    let mut args: Vec<ngx_str_t> = cf.args().to_vec();
+    let size = parse_size(&mut args[1]);
+    if size < MIN_ZONE_SIZE as isize {
+        cf.emerg(format_args!(
             "zone \"{}\" is too small: \"{}\" (at least {} bytes)",
-            text(&args[0]),
-            text(&args[1]),
-            backoff::MIN_ZONE_SIZE
-        );
+            arg_text(&args[0]),
+            arg_text(&args[1]),
+            MIN_ZONE_SIZE
+        ));
         return NGX_CONF_ERROR;
     }
-    match backoff::add_zone(cf, &mut args[0], size as usize) {
+    match FailureZone::add(&cf, &mut args[0], size as usize) {
         Some(zone) => {
             conf.error_zone = Some(zone);
             NGX_CONF_OK

@@ -5,18 +5,36 @@
 mod directives;
 
 use std::ffi::{c_char, c_void};
-use std::ptr;
 
 use image_engine::{Limits, Policy};
 use ngx::core::{NGX_CONF_ERROR, NGX_CONF_OK};
-use ngx::ffi::{
-    ngx_conf_t, ngx_http_complex_value_t, ngx_msec_t, ngx_shm_zone_t, ngx_thread_pool_add,
-    ngx_thread_pool_t,
-};
+use ngx::ffi::{ngx_conf_t, ngx_module_t, ngx_msec_t};
+use ngx::http::{HttpModule, HttpModuleLocationConf, HttpModuleMainConf};
 
 pub use directives::COMMANDS;
 
-use crate::util::guard;
+use crate::nginx::{guard, ComplexValue, Config, FailureZone, Request, ThreadPool};
+
+/// The module as the `ngx` crate's configuration accessors know it.
+pub struct ImageModule;
+
+impl HttpModule for ImageModule {
+    fn module() -> &'static ngx_module_t {
+        // SAFETY: the module table is a static that nginx only writes while
+        // loading the module (ctx_index, index), before any request.
+        unsafe { &*std::ptr::addr_of!(crate::ngx_http_image_module) }
+    }
+}
+
+// SAFETY: create_loc_conf allocates a LocConf for every level.
+unsafe impl HttpModuleLocationConf for ImageModule {
+    type LocationConf = LocConf;
+}
+
+// SAFETY: create_main_conf allocates a MainConf for the http block.
+unsafe impl HttpModuleMainConf for ImageModule {
+    type MainConf = MainConf;
+}
 
 /// nginx's "not set" markers (NGX_CONF_UNSET_SIZE, _UNSET, _UNSET_MSEC).
 const UNSET_SIZE: usize = usize::MAX;
@@ -40,7 +58,7 @@ pub enum TransformConf {
     Unset,
     Off,
     /// The option string, compiled once; may contain variables.
-    Options(*mut ngx_http_complex_value_t),
+    Options(ComplexValue),
 }
 
 /// `image_thread_pool`.
@@ -50,7 +68,7 @@ pub enum ThreadPoolConf {
     Unset,
     /// Work runs inline on the event loop (for debugging only).
     Off,
-    Pool(*mut ngx_thread_pool_t),
+    Pool(ThreadPool),
 }
 
 /// `image_fallback FILE [STATUS]`: a placeholder image read once at
@@ -80,7 +98,7 @@ pub struct LocConf {
     pub policy: Policy,
     /// (min, max) seconds; `None` while unset.
     pub error_ttl: Option<(u32, u32)>,
-    pub error_key: Option<*mut ngx_http_complex_value_t>,
+    pub error_key: Option<ComplexValue>,
     /// `Some(None)` is an explicit `image_fallback off`.
     pub fallback: Option<Option<Fallback>>,
 }
@@ -109,12 +127,26 @@ impl Default for LocConf {
 #[derive(Debug, Default)]
 pub struct MainConf {
     /// `image_error_zone`: where repeated failures are counted.
-    pub error_zone: Option<*mut ngx_shm_zone_t>,
+    pub error_zone: Option<FailureZone>,
+}
+
+impl MainConf {
+    /// The http-level configuration the request runs under.
+    pub fn of(request: Request) -> &'static MainConf {
+        ImageModule::main_conf(request.conf_source())
+            .expect("every http request has the module's main configuration")
+    }
 }
 
 impl LocConf {
+    /// The configuration of the location the request runs in.
+    pub fn of(request: Request) -> &'static LocConf {
+        ImageModule::location_conf(request.conf_source())
+            .expect("every location has the module's configuration")
+    }
+
     /// The option string to evaluate for this location, if it transforms.
-    pub fn options(&self) -> Option<*mut ngx_http_complex_value_t> {
+    pub fn options(&self) -> Option<ComplexValue> {
         match self.transform {
             TransformConf::Options(cv) => Some(cv),
             _ => None,
@@ -141,7 +173,7 @@ impl LocConf {
     /// A location that transforms gets the `default` thread pool unless told
     /// otherwise; registering it here (not for every location) keeps nginx
     /// from starting pool threads that nothing uses.
-    fn merge(&mut self, prev: &LocConf, cf: *mut ngx_conf_t) -> Result<(), ()> {
+    fn merge(&mut self, prev: &LocConf, config: &Config) -> Result<(), ()> {
         let defaults = Limits::default();
         if self.transform == TransformConf::Unset {
             self.transform = prev.transform;
@@ -208,12 +240,7 @@ impl LocConf {
             self.thread_pool = prev.thread_pool;
         }
         if self.thread_pool == ThreadPoolConf::Unset && self.options().is_some() {
-            // SAFETY: cf is the live configuration being merged; a null name
-            // means nginx's implicit "default" pool.
-            let pool = unsafe { ngx_thread_pool_add(cf, ptr::null_mut()) };
-            if pool.is_null() {
-                return Err(());
-            }
+            let pool = ThreadPool::add(config, None).ok_or(())?;
             self.thread_pool = ThreadPoolConf::Pool(pool);
         }
         Ok(())
@@ -235,10 +262,20 @@ pub unsafe extern "C" fn merge_loc_conf(
     conf: *mut c_void,
 ) -> *mut c_char {
     guard(NGX_CONF_ERROR, || {
-        // SAFETY: nginx passes the two LocConf values created by
-        // create_loc_conf for the parent and this level.
-        let (prev, conf) = unsafe { (&*(prev as *const LocConf), &mut *(conf as *mut LocConf)) };
-        match conf.merge(prev, cf) {
+        // SAFETY: nginx passes the configuration being merged and the two
+        // LocConf values created by create_loc_conf for the parent and this
+        // level.
+        let (config, prev, conf) = unsafe {
+            (
+                Config::from_raw(cf),
+                &*(prev as *const LocConf),
+                &mut *(conf as *mut LocConf),
+            )
+        };
+        let Some(config) = config else {
+            return NGX_CONF_ERROR;
+        };
+        match conf.merge(prev, &config) {
             Ok(()) => NGX_CONF_OK,
             Err(()) => NGX_CONF_ERROR,
         }

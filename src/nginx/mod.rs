@@ -1,0 +1,35 @@
+//! The one layer that touches nginx's C structures. Everything above it is
+//! safe Rust that works with these handles:
+//!
+//! - [`Request`] (`request.rs`, `headers.rs`): a live request — module
+//!   configuration and context, status, request and response headers, the
+//!   bits nginx uses to hold a request (`buffered`, `blocked`), cleanups,
+//!   resuming. Its safety contract is written once, on the type.
+//! - `body.rs`: reading the body chain a filter receives ([`InChain`]) and
+//!   sending a response through the filter chain ([`Sink`]).
+//! - [`ThreadPool`] (`thread_pool.rs`): posting a job to an nginx thread
+//!   pool and getting it back on the event loop.
+//! - [`Config`] (`config.rs`): the configuration being parsed — directive
+//!   arguments, compiled values, handler and filter registration.
+//! - `variable.rs`: variables whose value is computed by a safe getter.
+//! - [`FailureZone`] (`failure_zone.rs`): the shared-memory zone of
+//!   `image_error_zone`.
+//! - `guard.rs`: panic containment for every `extern "C"` entry point.
+
+mod body;
+mod config;
+mod failure_zone;
+mod guard;
+mod headers;
+mod request;
+mod thread_pool;
+mod variable;
+
+pub use body::{flush, install_filters, pass_header, InChain, Sink};
+pub use config::{arg_is, arg_text, parse_seconds, parse_size, ComplexValue, Config};
+pub use failure_zone::{FailureZone, MIN_ZONE_SIZE};
+pub use guard::guard;
+pub use headers::{HeaderError, Tracked};
+pub use request::{LogLevel, ModuleCtx, Request};
+pub use thread_pool::ThreadPool;
+pub use variable::Getter;

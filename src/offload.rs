@@ -1,0 +1,162 @@
+//! Running a transformation off the event loop: admission (see
+//! `scheduler`), posting the [`Job`] to an nginx thread pool, cancelling it
+//! when the client leaves, and sending its outcome (see `response`) once it
+//! is back on the event loop. Nothing here depends on which handler or
+//! filter collected the original: the request's context says where the
+//! response goes.
+
+use std::time::Duration;
+
+use image_engine::admission::Decision;
+use image_engine::{Error, ErrorKind};
+use ngx::core::Status;
+
+use crate::conf::{LocConf, ThreadPoolConf};
+use crate::ctx::{RequestCtx, State};
+use crate::job::Job;
+use crate::nginx::{Request, ThreadPool};
+use crate::response;
+use crate::scheduler;
+
+/// The job for the request's original (`ctx.input`, taken).
+pub fn job_for(ctx: &mut RequestCtx, conf: &LocConf, transform: image_engine::Transform) -> Job {
+    let input = std::mem::take(&mut ctx.input);
+    ctx.stats.original_bytes = Some(input.len());
+    Job::new(
+        input,
+        transform,
+        conf.limits(),
+        Duration::from_millis(conf.timeout as u64),
+        ctx.cancel.clone(),
+    )
+}
+
+/// Runs `job` as the location says: on its thread pool, where the response
+/// goes out when the job is back (`Ok(None)`), or inline when configured
+/// `off` (the response goes out now; its status is returned).
+/// `Err` means the module is overloaded: the caller answers 503.
+pub fn start(
+    request: Request,
+    ctx: &mut RequestCtx,
+    conf: &LocConf,
+    mut job: Job,
+) -> Result<Option<isize>, Error> {
+    match conf.thread_pool {
+        ThreadPoolConf::Pool(pool) => submit(request, ctx, conf, pool, job).map(|()| None),
+        ThreadPoolConf::Off | ThreadPoolConf::Unset => {
+            let result = job.run();
+            ctx.stats.process_ms = Some(job.elapsed.as_millis() as u64);
+            request.set_buffered(false);
+            Ok(Some(response::respond(
+                request,
+                ctx,
+                result,
+                job.into_input(),
+            )))
+        }
+    }
+}
+
+/// Runs `job` on `pool` now, or queues it behind the running ones; the
+/// request stays blocked until the job's outcome is sent.
+fn submit(
+    request: Request,
+    ctx: &mut RequestCtx,
+    conf: &LocConf,
+    pool: ThreadPool,
+    job: Job,
+) -> Result<(), Error> {
+    if !ctx.cleanup_added {
+        request
+            .set_on_cleanup(&ctx.cancel)
+            .map_err(|()| overloaded())?;
+        ctx.cleanup_added = true;
+    }
+    let concurrency = match conf.max_concurrency {
+        n if n > 0 => n as usize,
+        _ => pool.threads(),
+    };
+    match scheduler::admit(pool, request, concurrency, conf.max_queue.max(0) as usize) {
+        Decision::Run => {
+            if let Err(job) = post(pool, request, Box::new(job)) {
+                drop(job);
+                start_next(pool);
+                return Err(overloaded());
+            }
+        }
+        Decision::Wait => ctx.pending = Some(Box::new(job)),
+        Decision::Refuse => return Err(overloaded()),
+    }
+    request.block();
+    Ok(())
+}
+
+fn overloaded() -> Error {
+    Error::new(
+        ErrorKind::Overloaded,
+        "too many images are being processed; try again later",
+    )
+}
+
+fn post(pool: ThreadPool, request: Request, job: Box<Job>) -> Result<(), Box<Job>> {
+    pool.post(request, job, Job::run_on_pool, job_done)
+}
+
+/// Back on the event loop: send the outcome, then give the slot on.
+fn job_done(request: Request, pool: ThreadPool, job: Job) {
+    complete(request, job);
+    start_next(pool);
+}
+
+/// Hands the freed slot of `pool` to the next waiting request that still
+/// wants it; requests whose client left are completed as cancelled.
+fn start_next(pool: ThreadPool) {
+    while let Some(next) = scheduler::release(pool) {
+        // Waiting requests are live: `block` keeps them so.
+        let (job, wanted) = match next.ctx::<RequestCtx>() {
+            Some(ctx) => (ctx.pending.take(), !ctx.cancelled()),
+            None => (None, false),
+        };
+        let Some(mut job) = job else {
+            // Cannot happen (a waiting request always holds its job), but a
+            // request must never stay blocked: let it go on.
+            next.unblock();
+            next.resume();
+            continue;
+        };
+        if !wanted {
+            job.settle(Error::new(
+                ErrorKind::Cancelled,
+                "the client closed the connection",
+            ));
+            complete(next, *job);
+            continue;
+        }
+        match post(pool, next, job) {
+            Ok(()) => return,
+            Err(mut job) => {
+                job.settle(overloaded());
+                complete(next, *job);
+            }
+        }
+    }
+}
+
+/// Sends the job's result (unless the client is gone) and lets the request
+/// carry on where nginx parked it.
+fn complete(request: Request, mut job: Job) {
+    request.unblock();
+    let result = job.take_result();
+    match request.ctx::<RequestCtx>() {
+        Some(ctx) if ctx.state == State::Processing && !request.client_gone() => {
+            ctx.stats.process_ms = Some(job.elapsed.as_millis() as u64);
+            let rc = response::respond(request, ctx, result, job.into_input());
+            if rc == Status::NGX_ERROR.0 {
+                request.set_connection_error();
+            }
+        }
+        Some(ctx) => ctx.state = State::Sent,
+        None => {}
+    }
+    request.resume();
+}
