@@ -2,7 +2,7 @@
 //! whether this request will be transformed. Bad options and methods are
 //! refused here, without fetching the original.
 
-use image_engine::{Error, ErrorKind};
+use image_engine::{via, Error, ErrorKind};
 use ngx::core::Status;
 use ngx::ffi::{ngx_http_request_t, ngx_int_t, NGX_HTTP_INTERNAL_SERVER_ERROR};
 
@@ -11,7 +11,6 @@ use crate::ctx::RequestCtx;
 use crate::nginx::{guard, Request, Sink};
 use crate::options;
 use crate::response::send_error;
-use crate::variables::VIA_TOKEN;
 
 const INTERNAL_SERVER_ERROR: ngx_int_t = NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t;
 
@@ -87,15 +86,7 @@ fn precontent(request: Request) -> ngx_int_t {
 /// Whether the request carries the module's own `Via` token: an origin
 /// request that came back to a transforming location.
 fn is_loop(request: Request) -> bool {
-    let Some(via) = request.header_in("Via") else {
-        return false;
-    };
-    via.split(|&b| b == b',').any(|hop| {
-        hop.split(|&b| b == b' ')
-            .filter(|part| !part.is_empty())
-            .nth(1)
-            .is_some_and(|by| by.eq_ignore_ascii_case(VIA_TOKEN.as_bytes()))
-    })
+    request.header_in("Via").is_some_and(via::carries_token)
 }
 
 /// Answers `err` before the original is fetched.

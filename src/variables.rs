@@ -4,11 +4,10 @@
 //! header with the module's loop-detection token appended, for
 //! `proxy_set_header Via $image_via;`).
 
+use image_engine::via;
+
 use crate::ctx::{RequestCtx, Stats};
 use crate::nginx::{Config, Getter, Request};
-
-/// The token the module puts in `Via` (see [`crate::phase`]).
-pub const VIA_TOKEN: &str = "nginx-image";
 
 /// Each variable and how to compute it.
 const VARIABLES: &[(&str, Getter)] = &[
@@ -30,7 +29,7 @@ const VARIABLES: &[(&str, Getter)] = &[
     ("image_process_ms", |r| {
         stat(r, |s| s.process_ms.map(|v| v.to_string()))
     }),
-    ("image_via", via),
+    ("image_via", image_via),
 ];
 
 /// Registers the variables (preconfiguration).
@@ -49,10 +48,8 @@ fn stat(request: Request, read: fn(&Stats) -> Option<String>) -> Option<String> 
         .and_then(|ctx| read(&ctx.stats))
 }
 
-fn via(request: Request) -> Option<String> {
-    let token = format!("1.1 {VIA_TOKEN}");
-    Some(match request.header_in("Via") {
-        Some(via) if !via.is_empty() => format!("{}, {token}", String::from_utf8_lossy(via)),
-        _ => token,
-    })
+/// `$image_via`: the incoming `Via` with the module's hop appended (the
+/// phase handler refuses a request that carries it: a loop).
+fn image_via(request: Request) -> Option<String> {
+    Some(via::with_token(request.header_in("Via")))
 }

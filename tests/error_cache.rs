@@ -6,8 +6,8 @@ mod common;
 
 use std::fs;
 
-use common::origin::*;
 use common::*;
+use common::{cache_policy::*, images::*};
 
 const OPTIONS: &str = r#"image_transform "width=$arg_w";"#;
 

@@ -7,8 +7,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::origin::*;
 use common::*;
+use common::{cache_policy::*, images::*, origin::*, process::*};
 
 const OPTIONS: &str = r#"image_transform "width=$arg_w,height=$arg_h,format=$arg_f";"#;
 

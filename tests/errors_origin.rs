@@ -8,8 +8,8 @@ mod common;
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use common::origin::*;
 use common::*;
+use common::{cache_policy::*, images::*, origin::*};
 
 /// The origin server block (`{ORIGIN_PORT}`): fixtures at `/`, files the
 /// test writes at `/gen/`, fixed statuses at `/sNNN`. Every answer carries

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::origin::*;
+use common::cache_policy::*;
 use common::*;
 
 const OPTIONS: &str = r#"image_transform "width=$arg_w,format=$arg_f";"#;

@@ -25,6 +25,9 @@ const MAIN: &str = "thread_pool imgs threads=2;\nthread_pool single threads=1;";
 const CONF: &str = r#"
 server {
     listen 127.0.0.1:{PORT};
+    # The heavy transform takes ~3 s; a loaded machine may take several
+    # times that, which must not turn into a 504 here.
+    image_timeout 120s;
 
     location /img/ {
         alias {FIXTURES}/;
@@ -68,11 +71,26 @@ fn spawn_heavy(port: u16, prefix: &str) -> thread::JoinHandle<(Response, Duratio
     })
 }
 
+/// The static probe's latency with nothing else running: the yardstick
+/// the timing assertions below compare with, measured in the same run.
+fn idle_latency(port: u16) -> Duration {
+    let mut latencies: Vec<Duration> = (0..5)
+        .map(|_| {
+            let (resp, took) = timed(|| get(port, "/static/tiny.txt"));
+            resp.assert_status(200);
+            took
+        })
+        .collect();
+    latencies.sort();
+    latencies[latencies.len() / 2]
+}
+
 #[test]
 fn transforms_run_off_the_event_loop() {
     let _heavy = heavy_lock();
     let nginx = start();
     let port = nginx.port;
+    let idle = idle_latency(port);
 
     let heavy = spawn_heavy(port, "/img");
     // Let nginx read the original and hand the job to the pool.
@@ -90,25 +108,29 @@ fn transforms_run_off_the_event_loop() {
 
     let (resp, took, finished) = heavy.join().expect("heavy request thread");
     eprintln!(
-        "big.png {HEAVY}: {:.2} s through nginx; tiny.txt latencies meanwhile: {:?}",
+        "big.png {HEAVY}: {:.2} s through nginx; tiny.txt latencies meanwhile: {:?} \
+         (idle: {idle:?})",
         took.as_secs_f64(),
         latencies
     );
     let (_, w, _) = assert_transformed(&resp, "image/webp");
     assert_eq!(w, HEAVY_WIDTH);
     assert!(
-        took >= Duration::from_secs(1),
-        "the heavy transform took only {took:?}: the test proves nothing (make big.png heavier)"
+        took >= idle * 20,
+        "the heavy transform took only {took:?}, {idle:?} for a static file: \
+         the test proves nothing (make big.png heavier)"
     );
     assert!(
         finished > probes_done,
         "the probes must run while the transform is in flight (it took {took:?})"
     );
-    let worst = latencies.iter().max().unwrap();
+    // Blocked, a probe would wait for the rest of the transform (seconds);
+    // free, it costs about what it costs idle.
+    let worst = *latencies.iter().max().unwrap();
     assert!(
-        *worst < Duration::from_millis(100),
-        "a static file took {worst:?} while a transform ran: the event loop is blocked \
-         (all latencies: {latencies:?})"
+        worst < took / 5,
+        "a static file took {worst:?} while a {took:?} transform ran (idle: {idle:?}): \
+         the event loop is blocked (all latencies: {latencies:?})"
     );
 }
 
@@ -120,51 +142,30 @@ fn thread_pool_off_runs_inline() {
 
     let heavy = spawn_heavy(port, "/inline");
     thread::sleep(Duration::from_millis(500));
+    let probe_started = Instant::now();
     let (resp, probe) = timed(|| get(port, "/static/tiny.txt"));
     resp.assert_status(200);
 
-    let (resp, took, _) = heavy.join().expect("heavy request thread");
+    let (resp, took, finished) = heavy.join().expect("heavy request thread");
     eprintln!(
         "inline big.png {HEAVY}: {:.2} s; tiny.txt meanwhile: {probe:?}",
         took.as_secs_f64()
     );
     let (_, w, _) = assert_transformed(&resp, "image/webp");
     assert_eq!(w, HEAVY_WIDTH);
-    // Inline means the worker is busy: the probe waited for the transform.
-    // (Control for the test above: the same measurement does see blocking.)
+    // Inline means the worker is busy: the probe waited for (most of) the
+    // rest of the transform. (Control for the test above: the same
+    // measurement does see blocking.)
+    let rest = finished.saturating_duration_since(probe_started);
     assert!(
-        probe >= Duration::from_millis(300),
+        probe >= rest / 2,
         "with image_thread_pool off the transform should block the worker, \
-         yet a static file came back in {probe:?}"
+         yet a static file came back in {probe:?} while the transform had {rest:?} to go"
     );
 
     // Small images work inline too.
     let r = nginx.get("/inline/photo.jpg?w=100&f=webp");
     assert_eq!(assert_transformed(&r, "image/webp").1, 100);
-}
-
-#[test]
-fn named_thread_pool_works() {
-    let _heavy = heavy_lock();
-    let nginx = start();
-    let r = nginx.get("/named/photo.jpg?w=150");
-    assert_eq!(assert_transformed(&r, "image/jpeg").1, 150);
-
-    // More requests at once than the pool has threads: they queue.
-    let port = nginx.port;
-    let handles: Vec<_> = (0..6)
-        .map(|i| {
-            thread::spawn(move || {
-                let w = 100 + 20 * i;
-                (w, get(port, &format!("/named/photo.png?w={w}&f=webp")))
-            })
-        })
-        .collect();
-    for h in handles {
-        let (w, r) = h.join().unwrap();
-        let (_, got, _) = assert_transformed(&r, "image/webp");
-        assert_eq!(got, w);
-    }
 }
 
 /// The module queues transformations itself (`image_max_queue` waiting
@@ -259,6 +260,11 @@ fn client_abort_on_a_named_pool() {
 fn aborted_transform_frees_its_thread() {
     let _heavy = heavy_lock();
     let nginx = start();
+    // What the abandoned job would cost if it ran to its end, on this
+    // machine, now.
+    let (r, full) = timed(|| nginx.get(&format!("/single/big.png?{HEAVY}")));
+    assert_transformed(&r, "image/webp");
+
     let mut client = nginx.client();
     client
         .send("GET", &format!("/single/big.png?{HEAVY}"), &[], &[])
@@ -267,10 +273,14 @@ fn aborted_transform_frees_its_thread() {
     client.close();
     let (r, took) = timed(|| nginx.get("/single/photo.jpg?w=100"));
     assert_eq!(assert_transformed(&r, "image/jpeg").1, 100);
-    eprintln!("transform queued behind an abandoned one answered in {took:?}");
+    eprintln!(
+        "transform queued behind an abandoned one answered in {took:?} \
+         (the abandoned one runs {full:?} to its end)"
+    );
     assert!(
-        took < Duration::from_millis(1500),
-        "the next transform on the pool took {took:?}: the abandoned job (~3 s) was not cancelled"
+        took < full / 2,
+        "the next transform on the pool took {took:?}: the abandoned job ({full:?}) \
+         was not cancelled"
     );
     nginx.assert_log_clean();
 }

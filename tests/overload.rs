@@ -9,8 +9,8 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
-use common::origin::*;
 use common::*;
+use common::{cache_policy::*, images::*};
 
 const MAIN: &str = "thread_pool imgs threads=1;";
 

@@ -22,6 +22,7 @@ pub mod error;
 pub mod limits;
 pub mod options;
 pub mod policy;
+pub mod via;
 
 mod codecs;
 mod geometry;

@@ -48,40 +48,44 @@ macro_rules! directive {
     };
 }
 
-directive!(set_transform, |cf, conf: LocConf| {
-    if conf.transform != TransformConf::Unset {
+/// A setting that is `off` or a value `parse` turns into the setting; set
+/// once per level.
+fn set_off_or<T: PartialEq>(
+    cf: &mut Config,
+    slot: &mut T,
+    [unset, off]: [T; 2],
+    parse: impl FnOnce(&Config, &mut ngx_str_t) -> Option<T>,
+) -> *mut c_char {
+    if *slot != unset {
         return DUPLICATE;
     }
     let mut value = cf.args()[0];
-    if arg_is(&value, "off") {
-        conf.transform = TransformConf::Off;
-        return NGX_CONF_OK;
-    }
-    match cf.compile(&mut value) {
-        Some(cv) => {
-            conf.transform = TransformConf::Options(cv);
-            NGX_CONF_OK
+    *slot = if arg_is(&value, "off") {
+        off
+    } else {
+        match parse(cf, &mut value) {
+            Some(setting) => setting,
+            None => return NGX_CONF_ERROR,
         }
-        None => NGX_CONF_ERROR,
-    }
+    };
+    NGX_CONF_OK
+}
+
+directive!(set_transform, |cf, conf: LocConf| {
+    let states = [TransformConf::Unset, TransformConf::Off];
+    set_off_or(&mut cf, &mut conf.transform, states, |cf, value| {
+        cf.compile(value).map(TransformConf::Options)
+    })
 });
 
+// Registers the pool's name; nginx itself reports a pool that no
+// `thread_pool` directive defines ("unknown thread pool") once the whole
+// configuration has been read.
 directive!(set_thread_pool, |cf, conf: LocConf| {
-    if conf.thread_pool != ThreadPoolConf::Unset {
-        return DUPLICATE;
-    }
-    let mut name = cf.args()[0];
-    if arg_is(&name, "off") {
-        conf.thread_pool = ThreadPoolConf::Off;
-        return NGX_CONF_OK;
-    }
-    match ThreadPool::add(&cf, Some(&mut name)) {
-        Some(pool) => {
-            conf.thread_pool = ThreadPoolConf::Pool(pool);
-            NGX_CONF_OK
-        }
-        None => NGX_CONF_ERROR,
-    }
+    let states = [ThreadPoolConf::Unset, ThreadPoolConf::Off];
+    set_off_or(&mut cf, &mut conf.thread_pool, states, |cf, name| {
+        ThreadPool::add(cf, Some(name)).map(ThreadPoolConf::Pool)
+    })
 });
 
 /// Parses every argument with `lookup`, naming the first one it refuses.
@@ -100,28 +104,30 @@ fn list<T>(cf: &mut Config, what: &str, lookup: fn(&str) -> Option<T>) -> Option
     Some(items)
 }
 
-directive!(set_params_allowed, |cf, conf: LocConf| {
-    if conf.policy.params.is_some() {
+/// Sets an allow-list once, from every argument.
+fn set_list<T>(
+    cf: &mut Config,
+    slot: &mut Option<Vec<T>>,
+    what: &str,
+    lookup: fn(&str) -> Option<T>,
+) -> *mut c_char {
+    if slot.is_some() {
         return DUPLICATE;
     }
-    conf.policy.params = list(&mut cf, "option", canonical_name);
-    if conf.policy.params.is_some() {
+    *slot = list(cf, what, lookup);
+    if slot.is_some() {
         NGX_CONF_OK
     } else {
         NGX_CONF_ERROR
     }
+}
+
+directive!(set_params_allowed, |cf, conf: LocConf| {
+    set_list(&mut cf, &mut conf.policy.params, "option", canonical_name)
 });
 
 directive!(set_formats_allowed, |cf, conf: LocConf| {
-    if conf.policy.formats.is_some() {
-        return DUPLICATE;
-    }
-    conf.policy.formats = list(&mut cf, "format", format_by_name);
-    if conf.policy.formats.is_some() {
-        NGX_CONF_OK
-    } else {
-        NGX_CONF_ERROR
-    }
+    set_list(&mut cf, &mut conf.policy.formats, "format", format_by_name)
 });
 
 directive!(set_error_ttl, |cf, conf: LocConf| {
@@ -233,14 +239,15 @@ directive!(set_error_zone, |cf, conf: MainConf| {
 const ANY_LEVEL: ngx_uint_t =
     (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF) as ngx_uint_t;
 
-const fn command(
-    name: ngx_str_t,
-    args: u32,
-    set: unsafe extern "C" fn(*mut ngx_conf_t, *mut ngx_command_t, *mut c_void) -> *mut c_char,
-    offset: usize,
-) -> ngx_command_t {
+type Setter = unsafe extern "C" fn(*mut ngx_conf_t, *mut ngx_command_t, *mut c_void) -> *mut c_char;
+
+/// A directive allowed at every level, stored in the location configuration.
+const fn command(name: &'static str, args: u32, set: Setter, offset: usize) -> ngx_command_t {
     ngx_command_t {
-        name,
+        name: ngx_str_t {
+            len: name.len(),
+            data: name.as_ptr() as *mut u8,
+        },
         type_: ANY_LEVEL | args as ngx_uint_t,
         set: Some(set),
         conf: NGX_HTTP_LOC_CONF_OFFSET,
@@ -249,99 +256,41 @@ const fn command(
     }
 }
 
-/// The directive table, in the order of the documentation.
-pub static mut COMMANDS: [ngx_command_t; 16] = [
-    command(
-        ngx_string!("image_transform"),
-        NGX_CONF_TAKE1,
-        set_transform,
-        0,
-    ),
-    command(
-        ngx_string!("image_buffer"),
-        NGX_CONF_TAKE1,
-        ngx_conf_set_size_slot,
-        offset_of!(LocConf, buffer_size),
-    ),
-    command(
-        ngx_string!("image_thread_pool"),
-        NGX_CONF_TAKE1,
-        set_thread_pool,
-        0,
-    ),
-    command(
-        ngx_string!("image_max_pixels"),
-        NGX_CONF_TAKE1,
-        ngx_conf_set_num_slot,
-        offset_of!(LocConf, max_pixels),
-    ),
-    command(
-        ngx_string!("image_max_side"),
-        NGX_CONF_TAKE1,
-        ngx_conf_set_num_slot,
-        offset_of!(LocConf, max_side),
-    ),
-    command(
-        ngx_string!("image_max_animation_pixels"),
-        NGX_CONF_TAKE1,
-        ngx_conf_set_num_slot,
-        offset_of!(LocConf, max_animation_pixels),
-    ),
-    command(
-        ngx_string!("image_timeout"),
-        NGX_CONF_TAKE1,
-        ngx_conf_set_msec_slot,
-        offset_of!(LocConf, timeout),
-    ),
-    command(
-        ngx_string!("image_max_concurrency"),
-        NGX_CONF_TAKE1,
-        ngx_conf_set_num_slot,
-        offset_of!(LocConf, max_concurrency),
-    ),
-    command(
-        ngx_string!("image_max_queue"),
-        NGX_CONF_TAKE1,
-        ngx_conf_set_num_slot,
-        offset_of!(LocConf, max_queue),
-    ),
-    command(
-        ngx_string!("image_params_allowed"),
-        NGX_CONF_1MORE,
-        set_params_allowed,
-        0,
-    ),
-    command(
-        ngx_string!("image_formats_allowed"),
-        NGX_CONF_1MORE,
-        set_formats_allowed,
-        0,
-    ),
-    command(
-        ngx_string!("image_error_ttl"),
-        NGX_CONF_TAKE2,
-        set_error_ttl,
-        0,
-    ),
-    command(
-        ngx_string!("image_error_key"),
-        NGX_CONF_TAKE1,
-        set_error_key,
-        0,
-    ),
-    command(
-        ngx_string!("image_fallback"),
-        NGX_CONF_TAKE12,
-        set_fallback,
-        0,
-    ),
-    ngx_command_t {
-        name: ngx_string!("image_error_zone"),
-        type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2) as ngx_uint_t,
-        set: Some(set_error_zone),
-        conf: NGX_HTTP_MAIN_CONF_OFFSET,
-        offset: 0,
-        post: ptr::null_mut(),
-    },
-    ngx_command_t::empty(),
+/// `name arguments setter [field]`: the field is the LocConf slot that
+/// nginx's stock setters fill; the module's own parsers find their field
+/// themselves.
+macro_rules! commands {
+    ($($name:literal $args:ident $set:ident $($field:ident)?;)*) => {
+        [$(command($name, $args, $set, 0 $(+ offset_of!(LocConf, $field))?),)*
+            ngx_command_t {
+                name: ngx_string!("image_error_zone"),
+                type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2) as ngx_uint_t,
+                set: Some(set_error_zone),
+                conf: NGX_HTTP_MAIN_CONF_OFFSET,
+                offset: 0,
+                post: ptr::null_mut(),
+            },
+            ngx_command_t::empty(),
+        ]
+    };
+}
+
+/// The directive table, in the order of the documentation
+/// (`image_error_zone`, http level only, comes last).
+#[rustfmt::skip]
+pub static mut COMMANDS: [ngx_command_t; 16] = commands![
+    "image_transform"            NGX_CONF_TAKE1  set_transform;
+    "image_buffer"               NGX_CONF_TAKE1  ngx_conf_set_size_slot buffer_size;
+    "image_thread_pool"          NGX_CONF_TAKE1  set_thread_pool;
+    "image_max_pixels"           NGX_CONF_TAKE1  ngx_conf_set_num_slot max_pixels;
+    "image_max_side"             NGX_CONF_TAKE1  ngx_conf_set_num_slot max_side;
+    "image_max_animation_pixels" NGX_CONF_TAKE1  ngx_conf_set_num_slot max_animation_pixels;
+    "image_timeout"              NGX_CONF_TAKE1  ngx_conf_set_msec_slot timeout;
+    "image_max_concurrency"      NGX_CONF_TAKE1  ngx_conf_set_num_slot max_concurrency;
+    "image_max_queue"            NGX_CONF_TAKE1  ngx_conf_set_num_slot max_queue;
+    "image_params_allowed"       NGX_CONF_1MORE  set_params_allowed;
+    "image_formats_allowed"      NGX_CONF_1MORE  set_formats_allowed;
+    "image_error_ttl"            NGX_CONF_TAKE2  set_error_ttl;
+    "image_error_key"            NGX_CONF_TAKE1  set_error_key;
+    "image_fallback"             NGX_CONF_TAKE12 set_fallback;
 ];

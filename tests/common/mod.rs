@@ -587,66 +587,23 @@ impl Response {
         })
     }
 
+    /// The body as a JSON object (`None` when it is not one).
+    pub fn json(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        match serde_json::from_slice(&self.body) {
+            Ok(serde_json::Value::Object(fields)) => Some(fields),
+            _ => None,
+        }
+    }
+
     /// A number field of a JSON body, e.g. `"status": 415`.
     pub fn json_number(&self, key: &str) -> Option<i64> {
-        json_field(&self.text(), key).and_then(|v| v.parse().ok())
+        self.json()?.get(key)?.as_i64()
     }
 
-    /// A string field of a JSON body, unescaped.
+    /// A string field of a JSON body.
     pub fn json_string(&self, key: &str) -> Option<String> {
-        let raw = json_field(&self.text(), key)?;
-        let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
-        Some(unescape_json(inner))
+        Some(self.json()?.get(key)?.as_str()?.to_owned())
     }
-}
-
-/// The raw value of a top-level `"key": value` in a flat JSON object
-/// (numbers, `null`, or a string with its quotes).
-pub fn json_field(json: &str, key: &str) -> Option<String> {
-    let needle = format!("\"{key}\"");
-    let mut rest = &json[json.find(&needle)? + needle.len()..];
-    rest = rest.trim_start().strip_prefix(':')?.trim_start();
-    if let Some(s) = rest.strip_prefix('"') {
-        let mut escaped = false;
-        for (i, ch) in s.char_indices() {
-            match ch {
-                '\\' if !escaped => escaped = true,
-                '"' if !escaped => return Some(format!("\"{}\"", &s[..i])),
-                _ => escaped = false,
-            }
-        }
-        None
-    } else {
-        let end = rest
-            .find(|c: char| c == ',' || c == '}' || c.is_whitespace())
-            .unwrap_or(rest.len());
-        Some(rest[..end].to_string())
-    }
-}
-
-fn unescape_json(s: &str) -> String {
-    let mut out = String::new();
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some('u') => {
-                let hex: String = chars.by_ref().take(4).collect();
-                if let Some(ch) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
-                    out.push(ch);
-                }
-            }
-            Some(other) => out.push(other),
-            None => {}
-        }
-    }
-    out
 }
 
 /// Decodes an image body: (format, width, height) of its first frame.
@@ -929,4 +886,7 @@ pub fn assert_image_error(resp: &Response, status: u16, code: u16) -> String {
         .unwrap_or_else(|| panic!("JSON body has no \"error\" string; response:\n{ctx}"))
 }
 
+pub mod cache_policy;
+pub mod images;
 pub mod origin;
+pub mod process;
