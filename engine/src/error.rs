@@ -113,8 +113,10 @@ impl ErrorKind {
     }
 
     /// Transient failures must never be cached: the next try may succeed.
+    /// An origin's 408 (timeout), 425 (too early) and 429 (rate limited)
+    /// are about that moment, not about the image.
     pub fn is_transient(self) -> bool {
-        matches!(self.status(), 499 | 500 | 502 | 503 | 504)
+        matches!(self.status(), 408 | 425 | 429 | 499 | 500 | 502 | 503 | 504)
     }
 
     /// Failures caused by our own code rather than by the request or origin;
@@ -223,6 +225,9 @@ mod tests {
             ErrorKind::Internal,
             ErrorKind::Cancelled,
             ErrorKind::ProcessingTimeout,
+            ErrorKind::OriginClientError(408),
+            ErrorKind::OriginClientError(425),
+            ErrorKind::OriginClientError(429),
         ] {
             assert!(kind.is_transient(), "{kind:?}");
         }
@@ -232,6 +237,8 @@ mod tests {
             ErrorKind::NotAnImage,
             ErrorKind::CorruptImage,
             ErrorKind::TooManyPixels,
+            ErrorKind::OriginClientError(403),
+            ErrorKind::OriginClientError(410),
         ] {
             assert!(!kind.is_transient(), "{kind:?}");
         }

@@ -92,9 +92,9 @@ impl Template {
                 )));
             }
             let Some(name) = canonical_name(key) else {
-                return Err(split_item(item).err().unwrap_or_else(|| {
-                    invalid(format!("unknown option {}", quote(key)))
-                }));
+                return Err(split_item(item)
+                    .err()
+                    .unwrap_or_else(|| invalid(format!("unknown option {}", quote(key)))));
             };
             if template.fixed.contains(&name) {
                 return Err(invalid(format!("option \"{name}\" is given twice")));

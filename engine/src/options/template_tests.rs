@@ -40,7 +40,10 @@ fn a_literal_template_is_validated_once_and_binds_without_values() {
     let template = compile("width=300,fit=cover,format=webp");
     assert!(template.slots().is_empty());
     let bound = template.bind::<&str>(&[]).unwrap();
-    assert_eq!(bound.transform, crate::parse("width=300,fit=cover,format=webp").unwrap());
+    assert_eq!(
+        bound.transform,
+        crate::parse("width=300,fit=cover,format=webp").unwrap()
+    );
     assert_eq!(bound.options, "width=300,fit=cover,format=webp");
     assert_eq!(bound.from_request, "");
 }
@@ -67,7 +70,10 @@ fn a_key_given_twice_is_a_configuration_error_even_through_an_alias_or_slot() {
         "WIDTH=1,width=2",
     ] {
         let message = config_error(text);
-        assert!(message.contains("\"width\" is given twice"), "{text}: {message}");
+        assert!(
+            message.contains("\"width\" is given twice"),
+            "{text}: {message}"
+        );
     }
 }
 
@@ -77,7 +83,10 @@ fn empty_literal_values_are_refused_but_empty_items_are_not() {
     assert!(config_error("width= ,fit=cover").contains("empty value"));
     let template = compile(" , width=5,, ,");
     assert_eq!(template.bind::<&str>(&[]).unwrap().transform.width, Some(5));
-    assert_eq!(compile("").bind::<&str>(&[]).unwrap().transform, Transform::default());
+    assert_eq!(
+        compile("").bind::<&str>(&[]).unwrap().transform,
+        Transform::default()
+    );
 }
 
 #[test]
@@ -112,12 +121,27 @@ fn an_empty_variable_means_the_option_is_absent() {
 #[test]
 fn a_value_cannot_smuggle_in_more_options() {
     let template = compile("width=$arg_w,fit=cover");
-    for value in ["100,format=png", "100,", ",format=png", "format=png", "100=", "1,2"] {
+    for value in [
+        "100,format=png",
+        "100,",
+        ",format=png",
+        "format=png",
+        "100=",
+        "1,2",
+    ] {
         let err = request_error(&template, &[value]);
         assert_eq!(err.status(), 400, "{value}");
         assert_eq!(err.code(), Some(9401), "{value}");
-        assert!(err.message.contains("option \"width\""), "{value}: {}", err.message);
-        assert!(err.message.contains("cannot contain"), "{value}: {}", err.message);
+        assert!(
+            err.message.contains("option \"width\""),
+            "{value}: {}",
+            err.message
+        );
+        assert!(
+            err.message.contains("cannot contain"),
+            "{value}: {}",
+            err.message
+        );
     }
 }
 
@@ -155,7 +179,10 @@ fn slot_values_are_trimmed_and_keywords_case_insensitive() {
 fn option_names_cannot_come_from_variables() {
     for text in ["$arg_k=100", "${k}=1", "wid$x=1"] {
         let message = config_error(text);
-        assert!(message.contains("cannot come from a variable"), "{text}: {message}");
+        assert!(
+            message.contains("cannot come from a variable"),
+            "{text}: {message}"
+        );
     }
 }
 
@@ -169,7 +196,10 @@ fn an_equals_sign_in_a_slot_source_is_a_configuration_error() {
 fn quotes_inside_the_template_are_refused_with_a_hint() {
     for text in ["width=\"100\"", "background='#fff'", "width=\"$arg_w\""] {
         let message = config_error(text);
-        assert!(message.contains("quote the whole argument"), "{text}: {message}");
+        assert!(
+            message.contains("quote the whole argument"),
+            "{text}: {message}"
+        );
     }
 }
 
@@ -182,11 +212,18 @@ fn the_whole_string_form_parses_a_list_from_the_request() {
     assert_eq!(bound.transform.format, Some(ImageFormat::Png));
     assert_eq!(bound.from_request, "width=100,format=png,fit=cover");
     // Its own repeats: the last one wins, as in `parse`.
-    assert_eq!(template.bind(&["w=1,w=2"]).unwrap().transform.width, Some(2));
+    assert_eq!(
+        template.bind(&["w=1,w=2"]).unwrap().transform.width,
+        Some(2)
+    );
     let err = request_error(&template, &["w=abc"]);
     assert!(err.message.contains("\"w\""), "{}", err.message);
     let err = request_error(&template, &["nope=1"]);
-    assert!(err.message.contains("unknown option \"nope\""), "{}", err.message);
+    assert!(
+        err.message.contains("unknown option \"nope\""),
+        "{}",
+        err.message
+    );
 }
 
 #[test]
@@ -195,7 +232,11 @@ fn a_whole_list_cannot_override_what_the_template_sets() {
     for list in ["q=100", "quality=1", "width=5", "w=5,fit=cover"] {
         let err = request_error(&template, &["", list]);
         assert_eq!(err.status(), 400, "{list}");
-        assert!(err.message.contains("set by the configuration"), "{list}: {}", err.message);
+        assert!(
+            err.message.contains("set by the configuration"),
+            "{list}: {}",
+            err.message
+        );
     }
     let bound = template.bind(&["10", "fit=cover"]).unwrap();
     assert_eq!(bound.transform.quality, 60);

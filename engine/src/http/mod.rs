@@ -1,0 +1,21 @@
+//! The HTTP decisions of a transforming location, as pure functions the
+//! glue calls with header values: validators per variant and
+//! `If-None-Match` ([`etag`]), `format=auto` from `Accept` ([`negotiate`]),
+//! and what caches may keep ([`caching`]).
+//!
+//! Decisions documented in the README ("Caching and CDNs"):
+//! - A transformed response's only validator is its variant ETag; it
+//!   carries no `Last-Modified`, because the original's date stays the same
+//!   when options, format or configuration change the bytes. The
+//!   conditional headers a client sends are evaluated here against the
+//!   variant, never by nginx against the original nor by the origin.
+//! - Without an origin ETag, one is derived from `Last-Modified` and the
+//!   length; without either there is no validator and no `304`.
+
+pub mod caching;
+pub mod etag;
+pub mod negotiate;
+
+pub use caching::{CacheControl, ErrorScope, SuccessPolicy};
+pub use etag::{EntityTag, Variant};
+pub use negotiate::Negotiation;
