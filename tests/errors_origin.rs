@@ -27,6 +27,11 @@ server {
     location = /s410 { return 410; }
     location = /s500 { return 500; }
     location = /s503 { return 503; }
+    location = /s206 { return 206 "part of an image"; }
+    location = /s416 { return 416; }
+    location = /s408 { return 408; }
+    location = /s425 { return 425; }
+    location = /s429 { add_header Retry-After 30 always; return 429; }
     location = /json { default_type application/json; return 200 '{"not": "an image"}'; }
 }
 "#;
@@ -96,6 +101,34 @@ fn origin_401_403_410_keep_their_status_with_9408() {
         for status in [401u16, 403, 410] {
             let r = nginx.get(&format!("{prefix}/s{status}?w=100"));
             assert_error_row(&r, status, 9408, true);
+        }
+    }
+}
+
+#[test]
+fn origin_206_and_416_are_never_passed_on_as_the_image() {
+    // The module asks for the whole original; a part of it, or a refused
+    // range, is an origin failure (502/9509), never bytes of the original.
+    let nginx = start("");
+    for prefix in ["/p", "/pu"] {
+        for status in [206u16, 416] {
+            let r = nginx.get(&format!("{prefix}/s{status}?w=100"));
+            assert_error_row(&r, 502, 9509, false);
+            assert!(!r.text().contains("part of an image"), "{}", r.describe());
+        }
+    }
+}
+
+#[test]
+fn origin_408_425_429_keep_their_status_and_are_never_stored() {
+    let nginx = start("");
+    for prefix in ["/p", "/pu"] {
+        for status in [408u16, 425, 429] {
+            let r = nginx.get(&format!("{prefix}/s{status}?w=100"));
+            assert_error_row(&r, status, 9408, false);
+            if status == 429 {
+                assert_eq!(r.header("retry-after"), Some("30"), "{}", r.describe());
+            }
         }
     }
 }

@@ -103,6 +103,9 @@ impl ErrorKind {
     /// pass through untouched.
     pub fn from_origin_status(status: u16, origin_answered: bool) -> Option<ErrorKind> {
         match status {
+            // A part of the original, or a refused range, is never the
+            // image: the module asks for the whole file.
+            206 | 416 => Some(ErrorKind::OriginServerError),
             404 => Some(ErrorKind::OriginNotFound),
             400..=499 => Some(ErrorKind::OriginClientError(status)),
             504 if !origin_answered => Some(ErrorKind::OriginTimeout),
@@ -260,6 +263,8 @@ mod tests {
             (301, true, None),
             (304, true, None),
             (204, true, None),
+            (206, true, Some(OriginServerError)),
+            (416, true, Some(OriginServerError)),
         ];
         for (status, answered, kind) in cases {
             assert_eq!(

@@ -1,7 +1,8 @@
 //! The HTTP decisions of a transforming location, as pure functions the
 //! glue calls with header values: validators per variant and
 //! `If-None-Match` ([`etag`]), `format=auto` from `Accept` ([`negotiate`]),
-//! and what caches may keep ([`caching`]).
+//! what caches may keep ([`caching`]), and what is asked of and accepted
+//! from the origin ([`origin`]).
 //!
 //! Decisions documented in the README ("Caching and CDNs"):
 //! - A transformed response's only validator is its variant ETag; it
@@ -15,6 +16,7 @@
 pub mod caching;
 pub mod etag;
 pub mod negotiate;
+pub mod origin;
 
 pub use caching::{CacheControl, ErrorScope, SuccessPolicy};
 pub use etag::{EntityTag, Variant};
