@@ -55,6 +55,18 @@ impl EntityTag {
         EntityTag { weak: true, opaque }
     }
 
+    /// The origin's validator: its `ETag` if usable, else one derived from
+    /// `Last-Modified` (Unix seconds) and the length; `None` without
+    /// either, and then no response of this original gets a `304`.
+    pub fn of_origin(
+        etag: Option<&str>,
+        last_modified: Option<i64>,
+        length: Option<u64>,
+    ) -> Option<EntityTag> {
+        etag.and_then(EntityTag::parse)
+            .or_else(|| last_modified.map(|time| EntityTag::derived(time, length)))
+    }
+
     /// The header value, quotes included.
     pub fn header_value(&self) -> String {
         let prefix = if self.weak { "W/" } else { "" };
@@ -170,6 +182,23 @@ mod tests {
             EntityTag::derived(16, Some(2)),
             "same date, other length: another original"
         );
+    }
+
+    #[test]
+    fn the_origin_tag_falls_back_to_the_date_and_length() {
+        assert_eq!(
+            EntityTag::of_origin(Some("\"x\""), Some(16), Some(1)),
+            Some(tag("\"x\""))
+        );
+        assert_eq!(
+            EntityTag::of_origin(Some("\"\""), Some(16), Some(1)),
+            Some(EntityTag::derived(16, Some(1)))
+        );
+        assert_eq!(
+            EntityTag::of_origin(None, Some(16), None),
+            Some(EntityTag::derived(16, None))
+        );
+        assert_eq!(EntityTag::of_origin(None, None, Some(1)), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! the original's format is kept (no 406: the original is always fine).
 
 use crate::policy::format_by_name;
-use crate::ImageFormat;
+use crate::{ImageFormat, Transform};
 
 /// The candidate formats of a location in order of preference
 /// (`image_format_auto`); AVIF then WebP by default.
@@ -72,6 +72,25 @@ impl Negotiation {
             }
         }
         best.map(|(format, _)| format)
+    }
+}
+
+impl Negotiation {
+    /// Settles `format=auto` in `transform` for this request (see
+    /// [`Negotiation::choose`]); other transforms are left alone. Returns
+    /// whether the output depends on `Accept` (the response needs
+    /// `Vary: Accept`).
+    pub fn settle(
+        &self,
+        transform: &mut Transform,
+        accept: Option<&str>,
+        allowed: Option<&[ImageFormat]>,
+    ) -> bool {
+        if !transform.auto_format {
+            return false;
+        }
+        transform.format = self.choose(accept, allowed);
+        true
     }
 }
 
@@ -210,6 +229,20 @@ mod tests {
             .unwrap_err()
             .contains("twice"));
         assert!(Negotiation::from_names::<&str>(&[]).is_err());
+    }
+
+    #[test]
+    fn settle_fills_in_only_auto() {
+        let n = Negotiation::default();
+        let mut auto = crate::parse("width=10,format=auto").unwrap();
+        assert!(n.settle(&mut auto, Some(CHROME), None));
+        assert_eq!(auto.format, Some(Avif));
+        let mut kept = crate::parse("format=auto").unwrap();
+        assert!(n.settle(&mut kept, Some("*/*"), None));
+        assert_eq!(kept.format, None);
+        let mut fixed = crate::parse("format=png").unwrap();
+        assert!(!n.settle(&mut fixed, Some(CHROME), None));
+        assert_eq!(fixed.format, Some(Png));
     }
 
     #[test]
