@@ -13,6 +13,20 @@
 //! - Without an origin ETag, one is derived from `Last-Modified` and the
 //!   length; without either there is no validator and no `304`.
 
+//!
+//! The order a transforming location applies them in:
+//!
+//! ```text
+//! request:  strip origin::NOT_FORWARDED (keep If-None-Match for later)
+//!           Template::bind ─► Transform; Negotiation::settle (Accept)
+//! header:   origin::check_unexpected_status, origin::check_encoding
+//!           EntityTag::of_origin ─► Variant::new(transform).etag(origin)
+//!           etag::if_none_match ─► 304 now, before any byte is decoded
+//! response: ETag (variant), no Last-Modified, Vary: Accept if the
+//!           template may negotiate (errors and fallbacks too),
+//!           Cache-Control from caching::SuccessPolicy / error_scope
+//! ```
+
 pub mod caching;
 pub mod etag;
 pub mod negotiate;

@@ -269,3 +269,53 @@ fn a_wrong_number_of_values_is_an_internal_error() {
     let err = request_error(&compile("width=$w"), &[]);
     assert_eq!(err.kind, ErrorKind::Internal);
 }
+
+#[test]
+fn no_request_value_ever_sets_another_option() {
+    // Hostile values built from the characters that matter to the option
+    // syntax: whatever a request sends, at most the slot's own option is
+    // set, and every refusal is a 400 naming it.
+    const ALPHABET: &[&str] = &[
+        ",", "=", " ", "\t", "w", "width", "format", "png", "1", "0", "#", "%2C", "$", "\"", "\0",
+        "é", "auto", "\r\n",
+    ];
+    let template = compile("width=$arg_w,fit=cover");
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..5000 {
+        let len = (next() % 8) as usize;
+        let value: String = (0..len)
+            .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+            .collect();
+        match template.bind(&[value.as_str()]) {
+            Ok(bound) => {
+                let t = &bound.transform;
+                let expected = Transform {
+                    width: t.width,
+                    fit: crate::Fit::Cover,
+                    ..Transform::default()
+                };
+                assert_eq!(t, &expected, "{value:?}");
+                assert!(
+                    bound.from_request.is_empty() || bound.from_request.starts_with("width="),
+                    "{value:?}: {}",
+                    bound.from_request
+                );
+                assert!(!bound.from_request.contains(','), "{value:?}");
+            }
+            Err(err) => {
+                assert_eq!((err.status(), err.code()), (400, Some(9401)), "{value:?}");
+                assert!(
+                    err.message.contains("\"width\""),
+                    "{value:?}: {}",
+                    err.message
+                );
+            }
+        }
+    }
+}
