@@ -27,6 +27,8 @@ server {
     location = /s410 { return 410; }
     location = /s500 { return 500; }
     location = /s503 { return 503; }
+    location = /s206 { return 206 "part of an image"; }
+    location = /s416 { return 416; }
     location = /json { default_type application/json; return 200 '{"not": "an image"}'; }
 }
 "#;
@@ -96,6 +98,52 @@ fn origin_401_403_410_keep_their_status_with_9408() {
         for status in [401u16, 403, 410] {
             let r = nginx.get(&format!("{prefix}/s{status}?w=100"));
             assert_error_row(&r, status, 9408, true);
+        }
+    }
+}
+
+#[test]
+fn origin_206_and_416_are_never_passed_on_as_the_image() {
+    // The module asks for the whole original; a part of it, or a refused
+    // range, is an origin failure (502/9509), never bytes of the original.
+    let nginx = start("");
+    for prefix in ["/p", "/pu"] {
+        for status in [206u16, 416] {
+            let r = nginx.get(&format!("{prefix}/s{status}?w=100"));
+            assert_error_row(&r, 502, 9509, false);
+            assert!(!r.text().contains("part of an image"), "{}", r.describe());
+        }
+    }
+}
+
+#[test]
+fn origin_408_425_429_keep_their_status_and_are_never_stored() {
+    // Scripted: nginx itself closes the connection on `return 408`. The
+    // origin says its answer may be cached; these statuses are about that
+    // moment, so they are `no-store` anyway, and `Retry-After` is kept.
+    for (status_line, status) in [
+        ("408 Request Timeout", 408u16),
+        ("425 Too Early", 425),
+        ("429 Too Many Requests", 429),
+    ] {
+        let raw = RawOrigin::respond(http_response(
+            status_line,
+            &[
+                ("Content-Type", "text/plain"),
+                ("Cache-Control", "public, max-age=86400"),
+                ("Retry-After", "30"),
+            ],
+            b"not now\n",
+        ));
+        let nginx = start(
+            &r#"location /raw/ { proxy_pass http://127.0.0.1:RAW/; OPTIONS }
+                location /rawu/ { proxy_pass http://127.0.0.1:RAW/; proxy_buffering off; OPTIONS }"#
+                .replace("RAW", &raw.port.to_string()),
+        );
+        for prefix in ["/raw", "/rawu"] {
+            let r = nginx.get(&format!("{prefix}/x.jpg?w=100"));
+            assert_error_row(&r, status, 9408, false);
+            assert_eq!(r.header("retry-after"), Some("30"), "{}", r.describe());
         }
     }
 }

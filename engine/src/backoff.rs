@@ -44,10 +44,29 @@ impl<'a> Table<'a> {
     /// Records one more failure of `key` and returns how many failures in a
     /// row it has now (1 for the first).
     pub fn record_failure(&mut self, key: u64, now: u32) -> u32 {
+        self.record(key, now, |_| false)
+    }
+
+    /// Like [`Table::record_failure`], but the count decays: a key whose
+    /// last failure is older than the `max-age` its last response was given
+    /// (`max_age(failures, min, max)`) starts again at 1, so a fixed origin
+    /// that fails once more weeks later is not punished with the maximum.
+    pub fn record_failure_decaying(&mut self, key: u64, now: u32, min: u32, max: u32) -> u32 {
+        self.record(key, now, |entry| {
+            // A clock that went backwards counts as no time passed.
+            now.saturating_sub(entry.seen) > max_age(entry.failures, min, max)
+        })
+    }
+
+    fn record(&mut self, key: u64, now: u32, expired: impl Fn(&Entry) -> bool) -> u32 {
         let key = nonzero(key);
         let bucket = self.bucket(key);
         if let Some(entry) = bucket.iter_mut().find(|e| e.key == key) {
-            entry.failures = entry.failures.saturating_add(1);
+            entry.failures = if expired(entry) {
+                1
+            } else {
+                entry.failures.saturating_add(1)
+            };
             entry.seen = now;
             return entry.failures;
         }
@@ -139,6 +158,30 @@ mod tests {
         table.record_success(key);
         assert_eq!(table.failures(key), 0);
         assert_eq!(table.record_failure(key, 4), 1);
+    }
+
+    #[test]
+    fn a_failure_older_than_its_last_max_age_starts_again_at_the_minimum() {
+        let (min, max) = (60, 86_400);
+        let mut entries = [Entry::default(); 64];
+        let mut table = Table::new(&mut entries);
+        let key = hash_key(b"/img/a.jpg");
+        let mut now = 1000;
+        for expected in 1..=4 {
+            assert_eq!(table.record_failure_decaying(key, now, min, max), expected);
+            // Each repeat comes just within the age the last answer had.
+            now += max_age(expected, min, max);
+        }
+        // 4 failures: the last answer was cacheable for 480 s.
+        assert_eq!(max_age(4, min, max), 480);
+        now -= max_age(4, min, max);
+        assert_eq!(table.record_failure_decaying(key, now + 480, min, max), 5);
+        let seen = now + 480;
+        // 960 s allowed for the fifth; one second more and it is forgotten.
+        assert_eq!(table.record_failure_decaying(key, seen + 961, min, max), 1);
+        assert_eq!(max_age(table.failures(key), min, max), min);
+        // A clock going backwards is not mistaken for a long pause.
+        assert_eq!(table.record_failure_decaying(key, 5, min, max), 2);
     }
 
     #[test]

@@ -103,6 +103,9 @@ impl ErrorKind {
     /// pass through untouched.
     pub fn from_origin_status(status: u16, origin_answered: bool) -> Option<ErrorKind> {
         match status {
+            // A part of the original, or a refused range, is never the
+            // image: the module asks for the whole file.
+            206 | 416 => Some(ErrorKind::OriginServerError),
             404 => Some(ErrorKind::OriginNotFound),
             400..=499 => Some(ErrorKind::OriginClientError(status)),
             504 if !origin_answered => Some(ErrorKind::OriginTimeout),
@@ -113,8 +116,10 @@ impl ErrorKind {
     }
 
     /// Transient failures must never be cached: the next try may succeed.
+    /// An origin's 408 (timeout), 425 (too early) and 429 (rate limited)
+    /// are about that moment, not about the image.
     pub fn is_transient(self) -> bool {
-        matches!(self.status(), 499 | 500 | 502 | 503 | 504)
+        matches!(self.status(), 408 | 425 | 429 | 499 | 500 | 502 | 503 | 504)
     }
 
     /// Failures caused by our own code rather than by the request or origin;
@@ -223,6 +228,9 @@ mod tests {
             ErrorKind::Internal,
             ErrorKind::Cancelled,
             ErrorKind::ProcessingTimeout,
+            ErrorKind::OriginClientError(408),
+            ErrorKind::OriginClientError(425),
+            ErrorKind::OriginClientError(429),
         ] {
             assert!(kind.is_transient(), "{kind:?}");
         }
@@ -232,6 +240,8 @@ mod tests {
             ErrorKind::NotAnImage,
             ErrorKind::CorruptImage,
             ErrorKind::TooManyPixels,
+            ErrorKind::OriginClientError(403),
+            ErrorKind::OriginClientError(410),
         ] {
             assert!(!kind.is_transient(), "{kind:?}");
         }
@@ -253,6 +263,8 @@ mod tests {
             (301, true, None),
             (304, true, None),
             (204, true, None),
+            (206, true, Some(OriginServerError)),
+            (416, true, Some(OriginServerError)),
         ];
         for (status, answered, kind) in cases {
             assert_eq!(

@@ -19,6 +19,7 @@
 pub mod admission;
 pub mod backoff;
 pub mod error;
+pub mod http;
 pub mod limits;
 pub mod options;
 pub mod policy;
@@ -33,7 +34,7 @@ pub mod stages;
 pub use codecs::sniff_format;
 pub use error::{Error, ErrorKind};
 pub use limits::Limits;
-pub use options::{parse, Fit, Gravity, OnError, Transform};
+pub use options::{parse, Bound, Fit, Gravity, OnError, Slot, Template, Transform};
 pub use pipeline::{process, Control, Output};
 pub use policy::Policy;
 

@@ -1,10 +1,13 @@
 //! Parsing and validating the option string (`width=300,fit=cover,...`).
 //! Processing only ever sees a validated [`Transform`].
 
+mod template;
 mod values;
 
 use crate::{Error, ErrorKind, ImageFormat};
 use values::Pair;
+
+pub use template::{Bound, Slot, Template};
 
 /// How the image fits the `width` × `height` box (Cloudflare's meanings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -61,6 +64,9 @@ pub struct Transform {
     /// Clockwise rotation after resizing: 0, 90, 180 or 270.
     pub rotate: u16,
     pub onerror: OnError,
+    /// `format=auto`: the output format is negotiated per request from
+    /// `Accept` and written into `format` (`None` keeps the input format).
+    pub auto_format: bool,
 }
 
 impl Default for Transform {
@@ -75,6 +81,7 @@ impl Default for Transform {
             background: [255, 255, 255, 255],
             rotate: 0,
             onerror: OnError::default(),
+            auto_format: false,
         }
     }
 }
@@ -96,54 +103,94 @@ const MAX_QUOTED_CHARS: usize = 40;
 /// last non-empty value wins. `dpr` multiplies `width` and `height` after
 /// all options are read, so its position in the list does not matter.
 pub fn parse(options: &str) -> Result<Transform, Error> {
-    let mut transform = Transform::default();
-    let mut dpr: Option<f64> = None;
-
+    let mut builder = Builder::default();
     for item in options.split(',') {
-        let item = item.trim();
-        if item.is_empty() {
+        let Some((key, value)) = split_item(item)? else {
             continue;
-        }
-        let Some((key, value)) = item.split_once('=') else {
-            return Err(invalid(format!(
-                "option {} has no value: expected key=value",
-                quote(item)
-            )));
         };
-        let (key, value) = (key.trim(), value.trim());
+        builder.apply(key, value)?;
+    }
+    Ok(builder.finish())
+}
+
+/// One item of an option list as `(key, value)`, both trimmed; `None` for
+/// an empty item. The key is checked against [`OPTION_NAMES`] here so an
+/// unknown key is refused even when its value is empty.
+fn split_item(item: &str) -> Result<Option<(&str, &str)>, Error> {
+    let item = item.trim();
+    if item.is_empty() {
+        return Ok(None);
+    }
+    let Some((key, value)) = item.split_once('=') else {
+        return Err(invalid(format!(
+            "option {} has no value: expected key=value",
+            quote(item)
+        )));
+    };
+    let key = key.trim();
+    if canonical_name(key).is_none() {
+        return Err(if key.is_empty() {
+            invalid(format!("option {} has no name", quote(item)))
+        } else {
+            invalid(format!("unknown option {}", quote(key)))
+        });
+    }
+    Ok(Some((key, value.trim())))
+}
+
+/// A [`Transform`] being assembled one option at a time. `dpr` is applied
+/// by [`Builder::finish`], so the order of the options does not matter.
+/// Cloned per request by a compiled template (see [`template`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Builder {
+    transform: Transform,
+    dpr: Option<f64>,
+}
+
+impl Builder {
+    /// Validates and applies one option; an empty value means "not given".
+    /// `key` may be an alias; messages name it as written.
+    pub(crate) fn apply(&mut self, key: &str, value: &str) -> Result<(), Error> {
         let Some(name) = canonical_name(key) else {
-            return Err(if key.is_empty() {
-                invalid(format!("option {} has no name", quote(item)))
-            } else {
-                invalid(format!("unknown option {}", quote(key)))
-            });
+            return Err(invalid(format!("unknown option {}", quote(key))));
         };
         if value.is_empty() {
             // `width=$arg_w` with no `w` argument: the option is absent.
-            continue;
+            return Ok(());
         }
         let option = Pair { key, value };
+        let transform = &mut self.transform;
         match name {
             "width" => transform.width = Some(option.integer(1, MAX_SIDE)?),
             "height" => transform.height = Some(option.integer(1, MAX_SIDE)?),
-            "dpr" => dpr = Some(option.decimal(1.0, 4.0)?),
+            "dpr" => self.dpr = Some(option.decimal(1.0, 4.0)?),
             "fit" => transform.fit = option.fit()?,
             "gravity" => transform.gravity = option.gravity()?,
             "quality" => transform.quality = option.integer(1, 100)? as u8,
-            "format" => transform.format = Some(option.format()?),
+            "format" => {
+                // `auto` is decided per request from `Accept`
+                // (`http::negotiate`); until then the input format is kept.
+                let auto = option.keyword() == "auto";
+                transform.auto_format = auto;
+                transform.format = if auto { None } else { Some(option.format()?) };
+            }
             "background" => transform.background = option.color()?,
             "rotate" => transform.rotate = option.rotation()?,
             "onerror" => transform.onerror = option.onerror()?,
             // A row of OPTION_NAMES without an arm; a test keeps this unused.
             _ => return Err(invalid(format!("unknown option {}", quote(key)))),
         }
+        Ok(())
     }
 
-    if let Some(dpr) = dpr {
-        transform.width = transform.width.map(|side| scale_side(side, dpr));
-        transform.height = transform.height.map(|side| scale_side(side, dpr));
+    pub(crate) fn finish(mut self) -> Transform {
+        if let Some(dpr) = self.dpr {
+            let transform = &mut self.transform;
+            transform.width = transform.width.map(|side| scale_side(side, dpr));
+            transform.height = transform.height.map(|side| scale_side(side, dpr));
+        }
+        self.transform
     }
-    Ok(transform)
 }
 
 /// The output format a `format=` value (or an `image_formats_allowed`

@@ -203,6 +203,7 @@ fn everything_at_once() {
             background: [0, 0, 0, 255],
             rotate: 90,
             onerror: OnError::Original,
+            auto_format: false,
         }
     );
 }
@@ -279,8 +280,8 @@ fn keyword_options_refuse_unknown_values() {
         ),
         ("gravity=middle", "center, auto, left, right, top or bottom"),
         ("g=0.5x0.5", "center, auto, left, right, top or bottom"),
-        ("format=heic", "jpeg, png, gif, webp or avif"),
-        ("f=auto", "jpeg, png, gif, webp or avif"),
+        ("format=heic", "auto, jpeg, png, gif, webp or avif"),
+        ("f=automatic", "auto, jpeg, png, gif, webp or avif"),
         ("onerror=redirect", "original or fail"),
         ("rotate=360", "0, 90, 180 or 270"),
         ("rotate=-90", "0, 90, 180 or 270"),
@@ -366,4 +367,16 @@ fn every_name_in_the_table_has_a_parser() {
             assert_eq!(canonical_name(key), Some(*name));
         }
     }
+}
+
+#[test]
+fn format_auto_is_negotiated_later_and_last_duplicate_still_wins() {
+    let t = ok("format=auto");
+    assert!(t.auto_format);
+    assert_eq!(t.format, None, "kept until negotiation fills it in");
+    assert!(ok("f=AUTO").auto_format);
+    let t = ok("format=auto,format=webp");
+    assert_eq!((t.auto_format, t.format), (false, Some(ImageFormat::Webp)));
+    let t = ok("format=webp,format=auto");
+    assert_eq!((t.auto_format, t.format), (true, None));
 }

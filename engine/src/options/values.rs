@@ -78,7 +78,7 @@ impl Pair<'_> {
     }
 
     pub fn format(&self) -> Result<ImageFormat, Error> {
-        format_from_name(self.value).ok_or_else(|| self.error("jpeg, png, gif, webp or avif"))
+        format_from_name(self.value).ok_or_else(|| self.error("auto, jpeg, png, gif, webp or avif"))
     }
 
     pub fn rotation(&self) -> Result<u16, Error> {
