@@ -17,6 +17,7 @@
 //! know what an original is (its `Content-Type`) without transforming it.
 
 pub mod backoff;
+pub mod endpoint;
 pub mod error;
 pub mod limits;
 pub mod options;
