@@ -24,11 +24,13 @@ mod hosts;
 pub mod loops;
 mod path;
 pub mod redirect;
+mod rules;
 mod syntax;
 
 pub use absolute::UrlSource;
 pub use hosts::{HostPattern, HostsAllowed};
 pub use path::PathSource;
+pub use rules::{lookup_error, resolver_state, Admission, EndpointRules};
 
 use crate::{Error, ErrorKind};
 
