@@ -49,7 +49,8 @@ pub enum ErrorKind {
     Internal,
     /// The endpoint's SOURCE is not a valid path or URL: spaces, unescaped
     /// Unicode, bad escapes, a scheme other than http/https, credentials
-    /// in the URL, or `..` above the root.
+    /// in the URL, or `..` above the root. Cloudflare lists 9406 and 9419
+    /// together for these; the one code used is 9406.
     InvalidSource,
     /// The SOURCE's host is not in `image_endpoint_hosts_allowed`, or it
     /// resolves to an address the endpoint may not fetch from (private,
