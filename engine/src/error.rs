@@ -47,6 +47,21 @@ pub enum ErrorKind {
     Cancelled,
     /// A bug of ours (panic, unexpected state).
     Internal,
+    /// The endpoint's SOURCE is not a valid path or URL: spaces, unescaped
+    /// Unicode, bad escapes, a scheme other than http/https, credentials
+    /// in the URL, or `..` above the root. Cloudflare lists 9406 and 9419
+    /// together for these; the one code used is 9406.
+    InvalidSource,
+    /// The SOURCE's host is not in `image_endpoint_hosts_allowed`, or it
+    /// resolves to an address the endpoint may not fetch from (private,
+    /// loopback, link-local...). Imagizer's dynamic-origin refusal.
+    SourceNotAllowed,
+    /// The SOURCE's host name could not be resolved.
+    DnsFailure,
+    /// The origin redirected to a URL the endpoint may not follow.
+    InvalidRedirect,
+    /// The origin redirected more than `image_endpoint_max_redirects` times.
+    TooManyRedirects,
 }
 
 impl ErrorKind {
@@ -71,6 +86,13 @@ impl ErrorKind {
             ErrorKind::MethodNotAllowed => 405,
             ErrorKind::Cancelled => 499,
             ErrorKind::Internal => 500,
+            ErrorKind::InvalidSource => 400,
+            ErrorKind::SourceNotAllowed => 401,
+            // The origin side failed: Imagizer's 502 "unexpected error with
+            // the image backend".
+            ErrorKind::DnsFailure => 502,
+            ErrorKind::InvalidRedirect => 502,
+            ErrorKind::TooManyRedirects => 502,
         }
     }
 
@@ -92,6 +114,11 @@ impl ErrorKind {
             ErrorKind::Overloaded => 9522,
             ErrorKind::Loop => 9403,
             ErrorKind::Internal => 9500,
+            ErrorKind::InvalidSource => 9406,
+            ErrorKind::SourceNotAllowed => 9401,
+            ErrorKind::DnsFailure => 9407,
+            ErrorKind::InvalidRedirect => 9420,
+            ErrorKind::TooManyRedirects => 9421,
             ErrorKind::MethodNotAllowed | ErrorKind::Cancelled => return None,
         })
     }
@@ -277,6 +304,28 @@ mod tests {
         assert_eq!(OriginServerError.code(), Some(9509));
         assert_eq!(OriginTimeout.status(), 504);
         assert_eq!(OriginUnreachable.code(), Some(9504));
+    }
+
+    #[test]
+    fn endpoint_failures_have_cloudflare_codes_and_imagizer_statuses() {
+        use ErrorKind::*;
+        let cases = [
+            (InvalidSource, 400, 9406),
+            (SourceNotAllowed, 401, 9401),
+            (DnsFailure, 502, 9407),
+            (InvalidRedirect, 502, 9420),
+            (TooManyRedirects, 502, 9421),
+        ];
+        for (kind, status, code) in cases {
+            assert_eq!(kind.status(), status, "{kind:?}");
+            assert_eq!(kind.code(), Some(code), "{kind:?}");
+        }
+        // A refused source is the request's fault and may be cached; an
+        // origin that cannot be resolved or redirects badly may recover.
+        assert!(!InvalidSource.is_transient());
+        assert!(!SourceNotAllowed.is_transient());
+        assert!(DnsFailure.is_transient());
+        assert!(TooManyRedirects.is_transient());
     }
 
     #[test]

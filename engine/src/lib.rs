@@ -15,9 +15,15 @@
 //!
 //! [`sniff_format`] is the first step on its own, for callers that need to
 //! know what an original is (its `Content-Type`) without transforming it.
+//!
+//! [`endpoint`] holds the rules of the `PREFIX/OPTIONS/SOURCE` endpoint
+//! (splitting the URL, path and URL sources, allowed hosts and addresses,
+//! redirects, loops, origin request headers), as pure functions the glue
+//! calls before any fetch.
 
 pub mod admission;
 pub mod backoff;
+pub mod endpoint;
 pub mod error;
 pub mod http;
 pub mod limits;
