@@ -4,7 +4,9 @@
 //! Decoding at 1/2, 1/4 or 1/8 scale is done inside the inverse DCT: an
 //! 8×8 block becomes 4×4, 2×2 or 1×1 pixels, so a 20-megapixel photo
 //! meant for a 400-pixel thumbnail never exists at full size, neither in
-//! time nor in memory. Entropy decoding still reads the whole file.
+//! time nor in memory. Entropy decoding still reads the whole file, except
+//! for progressive files at 1/8, which are reduced to their DC scans first
+//! (`progressive_dc.rs`, `dc_baseline.rs`).
 //!
 //! A handle is created per image (a few kilobytes; creating one costs
 //! microseconds) and never shared, so nothing here needs locking. Errors
@@ -15,7 +17,7 @@ use std::ffi::CStr;
 
 use turbojpeg_sys as tj;
 
-use super::{corrupt, detail, internal};
+use super::{corrupt, dc_baseline, detail, internal, progressive_dc};
 use crate::{Error, ErrorKind, Limits};
 
 /// The layouts this module decodes to and encodes from.
@@ -47,7 +49,7 @@ type CInt = std::os::raw::c_int;
 /// file with thousands of tiny scans is the denial-of-service exploit that
 /// TurboJPEG's scan limit exists for (each scan walks the whole coefficient
 /// buffer). 500 leaves ample room for anything legitimate.
-const SCAN_LIMIT: CInt = 500;
+const SCAN_LIMIT: CInt = progressive_dc::MAX_SCANS as CInt;
 
 /// Bytes per coefficient-buffer sample (progressive JPEGs keep every DCT
 /// coefficient of the image, 2 bytes each, up to 3 samples per pixel) and
@@ -200,7 +202,50 @@ impl Jpeg<'_> {
 
     /// Decodes at 1/`reduction` (1, 2, 4 or 8) into a tightly packed buffer
     /// of the returned size.
+    ///
+    /// A progressive JPEG at 1/8 is decoded from its DC coefficients alone,
+    /// rewritten as a small baseline stream (see `dc_baseline.rs`): the AC
+    /// scans, most of the file, are never entropy-decoded, and no
+    /// whole-image coefficient buffer is allocated. Anything that stream
+    /// cannot stand in for exactly goes the full way through libjpeg.
     pub(crate) fn decode(self, reduction: u32) -> Result<(Vec<u8>, u32, u32), Error> {
+        if reduction == 8 {
+            if let Some(twin) = dc_baseline::rewrite(self.bytes) {
+                if self.reads_as_the_same_image(&twin) {
+                    if let Ok(decoded) = self.decode_stream(&twin, reduction) {
+                        return Ok(decoded);
+                    }
+                }
+                // Never expected; the original is decoded instead, with
+                // its header read again.
+                self.reads_as_the_same_image(self.bytes);
+            }
+        }
+        self.decode_stream(self.bytes, reduction)
+    }
+
+    /// Reads `stream`'s header into the handle and checks that it describes
+    /// an image of the same size and layout.
+    fn reads_as_the_same_image(&self, stream: &[u8]) -> bool {
+        // SAFETY: the pointer and length describe `stream`, which outlives
+        // the call; the library only reads them.
+        let status = unsafe {
+            tj::tj3DecompressHeader(self.handle.0, stream.as_ptr(), stream.len() as tj::size_t)
+        };
+        let layout = match self.handle.get(tj::TJPARAM_TJPARAM_COLORSPACE) as tj::TJCS {
+            tj::TJCS_TJCS_GRAY => Some(Layout::Grey),
+            tj::TJCS_TJCS_YCbCr | tj::TJCS_TJCS_RGB => Some(Layout::Rgb),
+            _ => None,
+        };
+        status == 0
+            && layout == Some(self.layout)
+            && self.handle.get(tj::TJPARAM_TJPARAM_JPEGWIDTH) as u32 == self.width
+            && self.handle.get(tj::TJPARAM_TJPARAM_JPEGHEIGHT) as u32 == self.height
+    }
+
+    /// Decodes `stream` (the original file or its DC-only twin) at
+    /// 1/`reduction`.
+    fn decode_stream(&self, stream: &[u8], reduction: u32) -> Result<(Vec<u8>, u32, u32), Error> {
         let factor = tj::tjscalingfactor {
             num: 1,
             denom: reduction as CInt,
@@ -226,8 +271,8 @@ impl Jpeg<'_> {
         let status = unsafe {
             tj::tj3Decompress8(
                 self.handle.0,
-                self.bytes.as_ptr(),
-                self.bytes.len() as tj::size_t,
+                stream.as_ptr(),
+                stream.len() as tj::size_t,
                 pixels.as_mut_ptr(),
                 pitch as CInt,
                 self.layout.pixel_format(),
@@ -243,7 +288,7 @@ impl Jpeg<'_> {
             // bottom of the picture would be grey); other damage libjpeg
             // recovers from (stray bytes between segments) is accepted, as
             // browsers do.
-            if is_truncated(&message, self.bytes) {
+            if is_truncated(&message, stream) {
                 return Err(corrupt(&format!("the JPEG data ends early ({message})")));
             }
         }
@@ -297,7 +342,7 @@ fn is_truncated(message: &str, bytes: &[u8]) -> bool {
     if message.to_ascii_lowercase().contains("premature end") {
         return true;
     }
-    let Some(scan) = super::jpeg::first_scan(bytes) else {
+    let Some(scan) = super::jpeg_markers::first_scan(bytes) else {
         return true;
     };
     !bytes[scan..].windows(2).any(|w| w == [0xFF, 0xD9])
