@@ -29,10 +29,28 @@ const MAX_BLOCKS_IN_MCU: usize = 10;
 
 /// The DC-only baseline twin of a progressive JPEG, or `None` when the
 /// file is not progressive or anything about it is unusual (then the
-/// caller decodes the original).
-pub(super) fn rewrite(bytes: &[u8]) -> Option<Vec<u8>> {
+/// caller decodes the original). `chroma_at_quarter` allows frames whose
+/// chroma libjpeg would decode at 1/4 (4:2:0), which then lose the AC
+/// detail of that chroma.
+pub(super) fn rewrite(bytes: &[u8], chroma_at_quarter: bool) -> Option<Vec<u8>> {
     let frame = progressive_dc::read(bytes)?;
+    if !chroma_at_quarter && chroma_decoded_larger(&frame) {
+        return None;
+    }
     write(bytes, &frame)
+}
+
+/// Whether libjpeg-turbo decodes some component at 1/8 with a larger
+/// inverse DCT than 1×1 (jdmaster.c doubles it while the component is
+/// subsampled by a further factor of 2 in both directions): then it reads
+/// AC coefficients at 1/8 too.
+fn chroma_decoded_larger(frame: &Frame) -> bool {
+    let h_max = frame.components.iter().map(|c| c.h).max().unwrap_or(1);
+    let v_max = frame.components.iter().map(|c| c.v).max().unwrap_or(1);
+    frame
+        .components
+        .iter()
+        .any(|c| h_max % (2 * c.h) == 0 && v_max % (2 * c.v) == 0)
 }
 
 fn segment(out: &mut Vec<u8>, marker: u8, payload: &[u8]) -> Option<()> {
