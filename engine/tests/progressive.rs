@@ -4,9 +4,10 @@
 //! scan, which always takes the full path), at every decoding scale, for
 //! every subsampling, several scan scripts and with restart markers. With
 //! 4:2:0 at 1/8 libjpeg decodes chroma at 1/4 from a few AC coefficients
-//! that the DC-only path leaves out; there the output must stay within the
-//! quality test's bound: PSNR ≥ 38 dB against a full-size decode (the
-//! `image` crate) and one Lanczos3 pass.
+//! that the DC-only path leaves out, so that path is only taken with a
+//! wider margin (`turbo.rs`), and the output must stay within the quality
+//! test's bound: PSNR ≥ 38 dB against a full-size decode (the `image`
+//! crate) and one Lanczos3 pass.
 //!
 //! Damaged files behave as before: a cut anywhere (inside a skipped scan
 //! too) is the corrupt-image error, too many scans are refused, and damage
@@ -68,7 +69,8 @@ fn widths_per_scale(width: u32) -> [(u32, u32); 4] {
 }
 
 /// The progressive file and its twin give the same pixels at every scale
-/// (or, for 4:2:0 at 1/8, nearly the same).
+/// (4:2:0 at the edge of 1/8 still decodes every scan); 4:2:0 further
+/// below 1/8, decoded from DC alone, stays within the PSNR bound.
 fn assert_same_as_twin(
     name: &str,
     progressive: &[u8],
@@ -82,16 +84,21 @@ fn assert_same_as_twin(
         let options = format!("width={out_width},format=png");
         let fast = decode(&ok(progressive, &options).bytes).to_rgb8();
         let full = decode(&ok(twin, &options).bytes).to_rgb8();
-        if subsampled_420 && scale == 8 {
-            let reference = reference(twin, fast.dimensions());
-            let db = psnr(fast.as_raw(), &reference);
-            assert!(db >= MIN_PSNR, "{name} at 1/{scale}: PSNR {db:.1} dB");
-        } else {
-            assert!(
-                fast == full,
-                "{name} at 1/{scale} ({options}) differs from its twin"
-            );
-        }
+        assert!(
+            fast == full,
+            "{name} at 1/{scale} ({options}) differs from its twin"
+        );
+    }
+    if subsampled_420 {
+        // Far enough below 1/8 for the DC-only decode of 4:2:0.
+        let options = format!("width={},format=png", width * 10 / 130);
+        let fast = decode(&ok(progressive, &options).bytes).to_rgb8();
+        let reference = reference(twin, fast.dimensions());
+        let db = psnr(fast.as_raw(), &reference);
+        assert!(
+            db >= MIN_PSNR,
+            "{name} DC-only ({options}): PSNR {db:.1} dB"
+        );
     }
 }
 

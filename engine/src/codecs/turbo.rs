@@ -593,4 +593,87 @@ mod tests {
         let err = source.decode(1).expect_err("too many pixels");
         assert_eq!(err.kind, ErrorKind::TooManyPixels, "{}", err.message);
     }
+
+    fn progressive(subsampling: tj::TJSAMP) -> Vec<u8> {
+        let (width, height) = (203u32, 131u32);
+        let rgb = gradient(width, height);
+        let handle = Handle::new(tj::TJINIT_TJINIT_COMPRESS).expect("handle");
+        handle
+            .set(tj::TJPARAM_TJPARAM_QUALITY, 85)
+            .expect("quality");
+        handle
+            .set(tj::TJPARAM_TJPARAM_SUBSAMP, subsampling as CInt)
+            .expect("subsampling");
+        handle
+            .set(tj::TJPARAM_TJPARAM_PROGRESSIVE, 1)
+            .expect("progressive");
+        let mut buffer: *mut u8 = std::ptr::null_mut();
+        let mut size: tj::size_t = 0;
+        // SAFETY: the buffer holds width × height RGB pixels; the output
+        // is allocated by libjpeg-turbo, copied and freed.
+        unsafe {
+            let status = tj::tj3Compress8(
+                handle.0,
+                rgb.as_ptr(),
+                width as CInt,
+                0,
+                height as CInt,
+                tj::TJPF_TJPF_RGB as CInt,
+                &mut buffer,
+                &mut size,
+            );
+            assert_eq!(status, 0, "{}", handle.message());
+            let out = std::slice::from_raw_parts(buffer, size as usize).to_vec();
+            tj::tj3Free(buffer.cast());
+            out
+        }
+    }
+
+    #[test]
+    fn progressive_files_at_one_eighth_are_decoded_from_dc_alone() {
+        for subsampling in [
+            tj::TJSAMP_TJSAMP_444,
+            tj::TJSAMP_TJSAMP_422,
+            tj::TJSAMP_TJSAMP_GRAY,
+        ] {
+            let jpeg = progressive(subsampling);
+            let twin = dc_baseline::rewrite(&jpeg, false).expect("DC-only twin");
+            assert!(
+                twin.len() * 4 < jpeg.len(),
+                "{} vs {}",
+                twin.len(),
+                jpeg.len()
+            );
+            let source = open(&jpeg, &Limits::default())
+                .expect("open")
+                .expect("turbo");
+            assert!(source.reads_as_the_same_image(&twin));
+            let from_dc = source.decode_stream(&twin, 8).expect("DC-only");
+            let source = open(&jpeg, &Limits::default())
+                .expect("open")
+                .expect("turbo");
+            let full = source.decode_stream(&jpeg, 8).expect("full");
+            assert!(from_dc == full, "subsampling {subsampling}");
+        }
+        // 4:2:0 only with the wider margin.
+        let jpeg = progressive(tj::TJSAMP_TJSAMP_420);
+        assert!(dc_baseline::rewrite(&jpeg, false).is_none());
+        assert!(dc_baseline::rewrite(&jpeg, true).is_some());
+        // Baseline files are not rewritten.
+        let baseline = encode(&gradient(64, 64), 64, 64, Layout::Rgb, 80).expect("encode");
+        assert!(dc_baseline::rewrite(&baseline, true).is_none());
+    }
+
+    #[test]
+    fn cut_progressive_files_are_left_to_libjpeg() {
+        let jpeg = progressive(tj::TJSAMP_TJSAMP_422);
+        for cut in [jpeg.len() - 2, jpeg.len() / 2, jpeg.len() / 5] {
+            assert!(dc_baseline::rewrite(&jpeg[..cut], true).is_none(), "{cut}");
+            let source = open(&jpeg[..cut], &Limits::default())
+                .expect("open")
+                .expect("turbo");
+            let err = source.decode(8).expect_err("truncated");
+            assert_eq!(err.kind, ErrorKind::CorruptImage, "{}", err.message);
+        }
+    }
 }
