@@ -191,11 +191,10 @@ pub fn coefficients(image: &RgbImage, sampling: Sampling) -> Coefficients {
     let v_max = factors.iter().map(|f| f.1).max().unwrap();
     let mcus_x = width.div_ceil(8 * h_max);
     let mcus_y = height.div_ceil(8 * v_max);
-    let mut quant = vec![[0u16; 64]; 2];
-    for k in 0..64 {
-        quant[0][k] = 3 + (k as u16) / 3;
-        quant[1][k] = 5 + (k as u16) / 2;
-    }
+    let quant = vec![
+        std::array::from_fn(|k| 3 + (k as u16) / 3),
+        std::array::from_fn(|k| 5 + (k as u16) / 2),
+    ];
     // Full-resolution planes (JFIF YCbCr).
     let plane = |index: usize| -> Vec<f64> {
         image
@@ -251,10 +250,9 @@ pub fn coefficients(image: &RgbImage, sampling: Sampling) -> Coefficients {
                         }
                     }
                     let dct = fdct(&samples);
-                    let mut block = [0i32; 64];
-                    for k in 0..64 {
-                        block[k] = (dct[NATURAL[k]] / f64::from(quant[table][k])).round() as i32;
-                    }
+                    let block: [i32; 64] = std::array::from_fn(|k| {
+                        (dct[NATURAL[k]] / f64::from(quant[table][k])).round() as i32
+                    });
                     blocks.push(block);
                 }
             }
