@@ -100,7 +100,22 @@ if [ -z "${NO_NGINX:-}" ] && [ -z "${NO_GD:-}" ]; then
     fi
 fi
 
-ARGS=(--engine "$ENGINE" --vips-script scripts/bench/vips_bench.py
+# Progressive cases derived losslessly from the corpus's baseline photos:
+# the 20 MP photo with libjpeg's default script, the 13 MP one with
+# mozjpeg's. jpegtran (libjpeg-turbo-progs) rewrites only the scans.
+DERIVED="$WORK/derived"
+mkdir -p "$DERIVED"
+if command -v jpegtran >/dev/null 2>&1; then
+    [ -f "$CORPUS/photo-20mp.jpg" ] &&
+        jpegtran -copy none -progressive "$CORPUS/photo-20mp.jpg" >"$DERIVED/photo-20mp-progressive.jpg"
+    [ -f "$CORPUS/photo-13mp.jpg" ] &&
+        jpegtran -copy none -scans scripts/bench/mozjpeg-scans.txt "$CORPUS/photo-13mp.jpg" \
+            >"$DERIVED/photo-13mp-mozjpeg.jpg"
+else
+    echo "bench: jpegtran not found (libjpeg-turbo-progs): the derived progressive cases are skipped" >&2
+fi
+
+ARGS=(--engine "$ENGINE" --vips-script scripts/bench/vips_bench.py --derived "$DERIVED"
     --corpus "$CORPUS" --out bench/results.md
     --iterations "$ITERATIONS" --rounds "$ROUNDS" --workers "$WORKERS"
     --nproc "$(nproc)")

@@ -9,11 +9,17 @@
 //! generated images always run.
 
 mod common;
+#[path = "common/scan_script.rs"]
+mod scan_script;
+#[path = "common/test_card.rs"]
+mod test_card;
+#[path = "common/turbo_jpeg.rs"]
+mod turbo_jpeg;
 
 use common::*;
 use fast_image_resize::images::Image;
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-use image::{DynamicImage, ImageBuffer, Rgb};
+use test_card::test_card;
 
 const MIN_PSNR: f64 = 38.0;
 
@@ -103,29 +109,6 @@ fn sweep(name: &str, input: &[u8]) {
     eprintln!("{name}: lowest PSNR {worst:.1} dB (width={at})");
 }
 
-/// A photo-like test card: smooth gradients, soft shapes, edges and fine
-/// texture at several scales (none of it above what a camera would record
-/// through its anti-aliasing filter).
-fn test_card(width: u32, height: u32) -> DynamicImage {
-    let image = ImageBuffer::from_fn(width, height, |x, y| {
-        let (fx, fy) = (f64::from(x), f64::from(y));
-        let (w, h) = (f64::from(width), f64::from(height));
-        let ring = (((fx - w / 2.0).hypot(fy - h / 2.0)) / 40.0).sin() * 40.0;
-        let texture = ((fx / 3.1).sin() * (fy / 2.7).cos()) * 12.0;
-        let edge = if (x / 97 + y / 61) % 2 == 0 {
-            30.0
-        } else {
-            -30.0
-        };
-        let r = 128.0 + 90.0 * (fx / w - 0.5) + ring + texture;
-        let g = 128.0 + 90.0 * (fy / h - 0.5) + edge;
-        let b = 128.0 - ring + texture * 0.5 + edge * 0.5;
-        let clamp = |v: f64| v.round().clamp(0.0, 255.0) as u8;
-        Rgb([clamp(r), clamp(g), clamp(b)])
-    });
-    DynamicImage::ImageRgb8(image)
-}
-
 #[test]
 fn generated_images_match_the_reference() {
     for (width, height) in [(3200, 2400), (1601, 1067), (900, 700)] {
@@ -167,4 +150,21 @@ fn corpus_photos_match_the_reference() {
         };
         sweep(name, &input);
     }
+}
+
+/// Progressive inputs at every decoding scale: libjpeg's default script
+/// (4:2:0, where 1/8 decodes chroma from DC alone) and a mozjpeg-style
+/// script (4:2:2) from the test writer, and grey.
+#[test]
+fn progressive_inputs_match_the_reference() {
+    let card = test_card(1601, 1067).to_rgb8();
+    let libjpeg = turbo_jpeg::progressive(&card, turbo_jpeg::S420, 92, 0);
+    assert!(turbo_jpeg::is_progressive(&libjpeg));
+    sweep("progressive 4:2:0 (libjpeg script)", &libjpeg);
+    let coefficients = scan_script::coefficients(&card, scan_script::Sampling::S422);
+    let mozjpeg = scan_script::write(&coefficients, &scan_script::mozjpeg_style(3), true, 0);
+    sweep("progressive 4:2:2 (mozjpeg-style script)", &mozjpeg);
+    let grey = scan_script::coefficients(&card, scan_script::Sampling::Grey);
+    let grey = scan_script::write(&grey, &scan_script::libjpeg_default(1), true, 9);
+    sweep("progressive grey with restarts", &grey);
 }

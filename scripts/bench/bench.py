@@ -31,6 +31,8 @@ CASES = [
     ("13 MP baseline JPEG → 400 px JPEG", "photo-13mp.jpg", 400, None, "jpeg", True),
     ("20 MP baseline JPEG → 400 px JPEG", "photo-20mp.jpg", 400, None, "jpeg", True),
     ("13 MP progressive JPEG → 400 px JPEG", "photo-13mp-progressive.jpg", 400, None, "jpeg", True),
+    ("20 MP progressive JPEG → 400 px JPEG", "photo-20mp-progressive.jpg", 400, None, "jpeg", True),
+    ("13 MP mozjpeg-style progressive JPEG → 400 px JPEG", "photo-13mp-mozjpeg.jpg", 400, None, "jpeg", True),
     ("2.5 MP JPEG → 400 px JPEG", "photo-2mp.jpg", 400, None, "jpeg", True),
     ("0.27 MP JPEG → 400 px box JPEG", "photo-small.jpg", 400, 400, "jpeg", True),
     ("13 MP progressive JPEG → 400 px WebP", "photo-13mp-progressive.jpg", 400, None, "webp", False),
@@ -116,12 +118,21 @@ class Programs:
         ])
 
 
+def find_input(args, corpus, name):
+    """A corpus file, or one scripts/bench.sh derived from the corpus
+    (progressive versions made losslessly with jpegtran)."""
+    path = os.path.join(corpus, name)
+    if not os.path.exists(path) and args.derived:
+        path = os.path.join(args.derived, name)
+    return path
+
+
 def in_process(args, programs, corpus):
     """CPU ms per image for every case and program, medians over rounds."""
     cases = []
     seen = set()
     for label, name, width, height, fmt, floor in CASES:
-        path = os.path.join(corpus, name)
+        path = find_input(args, corpus, name)
         if not os.path.exists(path) or (label, fmt) in seen:
             continue
         if fmt == "avif" and not args.avif:
@@ -151,8 +162,9 @@ def in_process(args, programs, corpus):
 def memory(args, corpus):
     """Peak RSS growth per in-flight transform (VmHWM), 1 and 4 at once."""
     rows = []
-    for name in ("photo-20mp.jpg", "photo-13mp-progressive.jpg", "photo-2mp.jpg"):
-        path = os.path.join(corpus, name)
+    for name in ("photo-20mp.jpg", "photo-13mp-progressive.jpg", "photo-20mp-progressive.jpg",
+                 "photo-13mp-mozjpeg.jpg", "photo-2mp.jpg"):
+        path = find_input(args, corpus, name)
         if not os.path.exists(path):
             continue
         for parallel in (1, 4):
@@ -389,6 +401,11 @@ def report(args, corpus, cases, results, memory_result, nginx_result, vips_versi
     lines.append(f"- machine: {os.cpu_count()} cores (`nproc`: {args.nproc}), {cpu_model()}")
     shown = os.path.relpath(corpus, os.getcwd())
     lines.append(f"- corpus: `{shown}` (relative to the repository)")
+    if args.derived:
+        lines.append("- derived by `scripts/bench.sh` (lossless, coefficients unchanged): "
+                     "`photo-20mp-progressive.jpg` = `jpegtran -progressive photo-20mp.jpg` "
+                     "(libjpeg's default scan script), `photo-13mp-mozjpeg.jpg` = "
+                     "`jpegtran -scans scripts/bench/mozjpeg-scans.txt photo-13mp.jpg`")
     lines.append(f"- method: CPU ms per image on one thread (getrusage user + system), "
                  f"median of {args.rounds} rounds × median of {args.iterations} iterations; "
                  f"programs interleaved within each round; quality {QUALITY}")
@@ -467,6 +484,7 @@ def main():
     parser.add_argument("--module")
     parser.add_argument("--nginx-gd")
     parser.add_argument("--corpus", required=True)
+    parser.add_argument("--derived", help="directory of files derived from the corpus")
     parser.add_argument("--out", required=True)
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)

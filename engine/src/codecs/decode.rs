@@ -72,8 +72,7 @@ impl Source<'_> {
         match self {
             Source::Jpeg(jpeg, _) => {
                 let layout = jpeg.layout;
-                let shrink = turbo::Jpeg::reduction_for(reduction);
-                let (pixels, width, height) = jpeg.decode(shrink)?;
+                let (pixels, width, height, shrink) = jpeg.decode_for(reduction)?;
                 let image = match layout {
                     Layout::Grey => image::GrayImage::from_raw(width, height, pixels)
                         .map(DynamicImage::ImageLuma8),

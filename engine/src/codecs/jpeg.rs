@@ -4,6 +4,7 @@
 use image::metadata::Orientation;
 use image::DynamicImage;
 
+use super::jpeg_markers::segments;
 use super::turbo::{self, Layout};
 use super::{be16, corrupt, internal, Header};
 use crate::Error;
@@ -49,57 +50,6 @@ pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
             }
         }
     }
-}
-
-/// One marker segment: its marker byte and where its payload (after the
-/// length) starts and ends.
-struct Segment {
-    marker: u8,
-    payload: std::ops::Range<usize>,
-}
-
-/// The marker segments before the first scan, in order, then the offset
-/// just past the SOS marker. Stops (with `None` as the scan) at the end of
-/// the data or at anything that does not parse.
-fn segments(bytes: &[u8]) -> (Vec<Segment>, Option<usize>) {
-    let mut found = Vec::new();
-    let mut pos = 2; // past SOI
-    loop {
-        while bytes.get(pos).is_some_and(|&b| b != 0xFF) {
-            pos += 1;
-        }
-        while bytes.get(pos) == Some(&0xFF) {
-            pos += 1;
-        }
-        let Some(&marker) = bytes.get(pos) else {
-            return (found, None);
-        };
-        pos += 1;
-        match marker {
-            0x00 | 0x01 | 0xD0..=0xD8 => {}
-            0xD9 => return (found, None),
-            0xDA => return (found, Some(pos)),
-            _ => {
-                let Some(length) = be16(bytes, pos).map(usize::from) else {
-                    return (found, None);
-                };
-                if length < 2 || pos + length > bytes.len() {
-                    return (found, None);
-                }
-                found.push(Segment {
-                    marker,
-                    payload: pos + 2..pos + length,
-                });
-                pos += length;
-            }
-        }
-    }
-}
-
-/// The offset just past the first SOS marker: where entropy-coded data
-/// starts.
-pub(super) fn first_scan(bytes: &[u8]) -> Option<usize> {
-    segments(bytes).1
 }
 
 /// The EXIF orientation from the first APP1 `Exif` segment. Missing or
@@ -186,6 +136,7 @@ mod tests {
     #[test]
     fn the_first_scan_is_found_past_the_segments() {
         let jpeg = with_orientation(1);
+        let first_scan = super::super::jpeg_markers::first_scan;
         assert_eq!(first_scan(&jpeg), Some(jpeg.len() - 4));
         assert_eq!(first_scan(&jpeg[..jpeg.len() - 6]), None);
     }

@@ -6,10 +6,15 @@
 //! [`decode`]). AVIF is an output format only.
 
 mod avif;
+mod dc_baseline;
 mod decode;
 mod gif;
 mod jpeg;
+mod jpeg_bits;
+mod jpeg_huffman;
+mod jpeg_markers;
 mod png;
+mod progressive_dc;
 mod sniff;
 mod turbo;
 mod webp;

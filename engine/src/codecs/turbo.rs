@@ -4,7 +4,9 @@
 //! Decoding at 1/2, 1/4 or 1/8 scale is done inside the inverse DCT: an
 //! 8×8 block becomes 4×4, 2×2 or 1×1 pixels, so a 20-megapixel photo
 //! meant for a 400-pixel thumbnail never exists at full size, neither in
-//! time nor in memory. Entropy decoding still reads the whole file.
+//! time nor in memory. Entropy decoding still reads the whole file, except
+//! for progressive files at 1/8, which are reduced to their DC scans first
+//! (`progressive_dc.rs`, `dc_baseline.rs`).
 //!
 //! A handle is created per image (a few kilobytes; creating one costs
 //! microseconds) and never shared, so nothing here needs locking. Errors
@@ -15,7 +17,7 @@ use std::ffi::CStr;
 
 use turbojpeg_sys as tj;
 
-use super::{corrupt, detail, internal};
+use super::{corrupt, dc_baseline, detail, internal, progressive_dc};
 use crate::{Error, ErrorKind, Limits};
 
 /// The layouts this module decodes to and encodes from.
@@ -47,7 +49,7 @@ type CInt = std::os::raw::c_int;
 /// file with thousands of tiny scans is the denial-of-service exploit that
 /// TurboJPEG's scan limit exists for (each scan walks the whole coefficient
 /// buffer). 500 leaves ample room for anything legitimate.
-const SCAN_LIMIT: CInt = 500;
+const SCAN_LIMIT: CInt = progressive_dc::MAX_SCANS as CInt;
 
 /// Bytes per coefficient-buffer sample (progressive JPEGs keep every DCT
 /// coefficient of the image, 2 bytes each, up to 3 samples per pixel) and
@@ -179,6 +181,15 @@ const REDUCTIONS: [u32; 3] = [8, 4, 2];
 /// 1/8 for a 13-megapixel photo (4224 pixels wide) to 400 pixels (1.32×).
 const MARGIN: f64 = 1.3;
 
+/// The margin a 4:2:0 progressive JPEG needs to be decoded from its DC
+/// coefficients alone. libjpeg decodes its chroma at 1/4 with a 2×2
+/// inverse DCT that reads AC coefficients; the DC-only decode makes that
+/// chroma flat. On photos the loss is small (a 13-megapixel photo
+/// re-encoded 4:2:0: 41.8 dB at 1.3, 45.6 dB with every scan), but a test
+/// card with fine coloured texture fell to 37.0 dB at 1.3 and stays above
+/// 38 dB from about 1.4 (`tests/progressive.rs`, `tests/quality.rs`).
+const DC_ONLY_CHROMA_MARGIN: f64 = 1.5;
+
 impl Jpeg<'_> {
     /// The largest reduction the DCT can do (8, 4, 2 or 1) that leaves the
     /// decoded image at least [`MARGIN`] times the output size, so the
@@ -200,7 +211,65 @@ impl Jpeg<'_> {
 
     /// Decodes at 1/`reduction` (1, 2, 4 or 8) into a tightly packed buffer
     /// of the returned size.
+    ///
+    /// A progressive JPEG at 1/8 is decoded from its DC coefficients alone,
+    /// rewritten as a small baseline stream (see `dc_baseline.rs`): the AC
+    /// scans, most of the file, are never entropy-decoded, and no
+    /// whole-image coefficient buffer is allocated. Anything that stream
+    /// cannot stand in for exactly goes the full way through libjpeg.
+    #[cfg(test)]
     pub(crate) fn decode(self, reduction: u32) -> Result<(Vec<u8>, u32, u32), Error> {
+        self.decode_with(reduction, f64::from(reduction))
+    }
+
+    /// Decodes at the largest DCT reduction for an output `wanted` times
+    /// smaller than the source (see [`Jpeg::reduction_for`]); also returns
+    /// that reduction.
+    pub(crate) fn decode_for(self, wanted: f64) -> Result<(Vec<u8>, u32, u32, u32), Error> {
+        let reduction = Self::reduction_for(wanted);
+        let (pixels, width, height) = self.decode_with(reduction, wanted)?;
+        Ok((pixels, width, height, reduction))
+    }
+
+    fn decode_with(self, reduction: u32, wanted: f64) -> Result<(Vec<u8>, u32, u32), Error> {
+        if reduction == 8 {
+            let chroma_at_quarter = wanted >= 8.0 * DC_ONLY_CHROMA_MARGIN;
+            if let Some(twin) = dc_baseline::rewrite(self.bytes, chroma_at_quarter) {
+                if self.reads_as_the_same_image(&twin) {
+                    if let Ok(decoded) = self.decode_stream(&twin, reduction) {
+                        return Ok(decoded);
+                    }
+                }
+                // Never expected; the original is decoded instead, with
+                // its header read again.
+                self.reads_as_the_same_image(self.bytes);
+            }
+        }
+        self.decode_stream(self.bytes, reduction)
+    }
+
+    /// Reads `stream`'s header into the handle and checks that it describes
+    /// an image of the same size and layout.
+    fn reads_as_the_same_image(&self, stream: &[u8]) -> bool {
+        // SAFETY: the pointer and length describe `stream`, which outlives
+        // the call; the library only reads them.
+        let status = unsafe {
+            tj::tj3DecompressHeader(self.handle.0, stream.as_ptr(), stream.len() as tj::size_t)
+        };
+        let layout = match self.handle.get(tj::TJPARAM_TJPARAM_COLORSPACE) as tj::TJCS {
+            tj::TJCS_TJCS_GRAY => Some(Layout::Grey),
+            tj::TJCS_TJCS_YCbCr | tj::TJCS_TJCS_RGB => Some(Layout::Rgb),
+            _ => None,
+        };
+        status == 0
+            && layout == Some(self.layout)
+            && self.handle.get(tj::TJPARAM_TJPARAM_JPEGWIDTH) as u32 == self.width
+            && self.handle.get(tj::TJPARAM_TJPARAM_JPEGHEIGHT) as u32 == self.height
+    }
+
+    /// Decodes `stream` (the original file or its DC-only twin) at
+    /// 1/`reduction`.
+    fn decode_stream(&self, stream: &[u8], reduction: u32) -> Result<(Vec<u8>, u32, u32), Error> {
         let factor = tj::tjscalingfactor {
             num: 1,
             denom: reduction as CInt,
@@ -226,8 +295,8 @@ impl Jpeg<'_> {
         let status = unsafe {
             tj::tj3Decompress8(
                 self.handle.0,
-                self.bytes.as_ptr(),
-                self.bytes.len() as tj::size_t,
+                stream.as_ptr(),
+                stream.len() as tj::size_t,
                 pixels.as_mut_ptr(),
                 pitch as CInt,
                 self.layout.pixel_format(),
@@ -243,7 +312,7 @@ impl Jpeg<'_> {
             // bottom of the picture would be grey); other damage libjpeg
             // recovers from (stray bytes between segments) is accepted, as
             // browsers do.
-            if is_truncated(&message, self.bytes) {
+            if is_truncated(&message, stream) {
                 return Err(corrupt(&format!("the JPEG data ends early ({message})")));
             }
         }
@@ -297,7 +366,7 @@ fn is_truncated(message: &str, bytes: &[u8]) -> bool {
     if message.to_ascii_lowercase().contains("premature end") {
         return true;
     }
-    let Some(scan) = super::jpeg::first_scan(bytes) else {
+    let Some(scan) = super::jpeg_markers::first_scan(bytes) else {
         return true;
     };
     !bytes[scan..].windows(2).any(|w| w == [0xFF, 0xD9])
@@ -523,5 +592,88 @@ mod tests {
         let source = open(&jpeg, &limits).expect("open").expect("turbo");
         let err = source.decode(1).expect_err("too many pixels");
         assert_eq!(err.kind, ErrorKind::TooManyPixels, "{}", err.message);
+    }
+
+    fn progressive(subsampling: tj::TJSAMP) -> Vec<u8> {
+        let (width, height) = (203u32, 131u32);
+        let rgb = gradient(width, height);
+        let handle = Handle::new(tj::TJINIT_TJINIT_COMPRESS).expect("handle");
+        handle
+            .set(tj::TJPARAM_TJPARAM_QUALITY, 85)
+            .expect("quality");
+        handle
+            .set(tj::TJPARAM_TJPARAM_SUBSAMP, subsampling as CInt)
+            .expect("subsampling");
+        handle
+            .set(tj::TJPARAM_TJPARAM_PROGRESSIVE, 1)
+            .expect("progressive");
+        let mut buffer: *mut u8 = std::ptr::null_mut();
+        let mut size: tj::size_t = 0;
+        // SAFETY: the buffer holds width × height RGB pixels; the output
+        // is allocated by libjpeg-turbo, copied and freed.
+        unsafe {
+            let status = tj::tj3Compress8(
+                handle.0,
+                rgb.as_ptr(),
+                width as CInt,
+                0,
+                height as CInt,
+                tj::TJPF_TJPF_RGB as CInt,
+                &mut buffer,
+                &mut size,
+            );
+            assert_eq!(status, 0, "{}", handle.message());
+            let out = std::slice::from_raw_parts(buffer, size as usize).to_vec();
+            tj::tj3Free(buffer.cast());
+            out
+        }
+    }
+
+    #[test]
+    fn progressive_files_at_one_eighth_are_decoded_from_dc_alone() {
+        for subsampling in [
+            tj::TJSAMP_TJSAMP_444,
+            tj::TJSAMP_TJSAMP_422,
+            tj::TJSAMP_TJSAMP_GRAY,
+        ] {
+            let jpeg = progressive(subsampling);
+            let twin = dc_baseline::rewrite(&jpeg, false).expect("DC-only twin");
+            assert!(
+                twin.len() * 4 < jpeg.len(),
+                "{} vs {}",
+                twin.len(),
+                jpeg.len()
+            );
+            let source = open(&jpeg, &Limits::default())
+                .expect("open")
+                .expect("turbo");
+            assert!(source.reads_as_the_same_image(&twin));
+            let from_dc = source.decode_stream(&twin, 8).expect("DC-only");
+            let source = open(&jpeg, &Limits::default())
+                .expect("open")
+                .expect("turbo");
+            let full = source.decode_stream(&jpeg, 8).expect("full");
+            assert!(from_dc == full, "subsampling {subsampling}");
+        }
+        // 4:2:0 only with the wider margin.
+        let jpeg = progressive(tj::TJSAMP_TJSAMP_420);
+        assert!(dc_baseline::rewrite(&jpeg, false).is_none());
+        assert!(dc_baseline::rewrite(&jpeg, true).is_some());
+        // Baseline files are not rewritten.
+        let baseline = encode(&gradient(64, 64), 64, 64, Layout::Rgb, 80).expect("encode");
+        assert!(dc_baseline::rewrite(&baseline, true).is_none());
+    }
+
+    #[test]
+    fn cut_progressive_files_are_left_to_libjpeg() {
+        let jpeg = progressive(tj::TJSAMP_TJSAMP_422);
+        for cut in [jpeg.len() - 2, jpeg.len() / 2, jpeg.len() / 5] {
+            assert!(dc_baseline::rewrite(&jpeg[..cut], true).is_none(), "{cut}");
+            let source = open(&jpeg[..cut], &Limits::default())
+                .expect("open")
+                .expect("turbo");
+            let err = source.decode(8).expect_err("truncated");
+            assert_eq!(err.kind, ErrorKind::CorruptImage, "{}", err.message);
+        }
     }
 }
