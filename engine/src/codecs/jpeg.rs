@@ -53,15 +53,15 @@ pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
 
 /// One marker segment: its marker byte and where its payload (after the
 /// length) starts and ends.
-struct Segment {
-    marker: u8,
-    payload: std::ops::Range<usize>,
+pub(super) struct Segment {
+    pub marker: u8,
+    pub payload: std::ops::Range<usize>,
 }
 
 /// The marker segments before the first scan, in order, then the offset
 /// just past the SOS marker. Stops (with `None` as the scan) at the end of
 /// the data or at anything that does not parse.
-fn segments(bytes: &[u8]) -> (Vec<Segment>, Option<usize>) {
+pub(super) fn segments(bytes: &[u8]) -> (Vec<Segment>, Option<usize>) {
     let mut found = Vec::new();
     let mut pos = 2; // past SOI
     loop {
@@ -114,19 +114,25 @@ pub(super) fn orientation(bytes: &[u8]) -> Orientation {
         .unwrap_or(Orientation::NoTransforms)
 }
 
-/// Grey or RGB at `quality` (1..=100). Alpha must have been flattened.
-pub(super) fn encode(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, Error> {
+/// Grey or RGB at `quality` (1..=100), progressive when asked. Alpha must
+/// have been flattened.
+pub(super) fn encode_with(
+    image: &DynamicImage,
+    quality: u8,
+    progressive: bool,
+) -> Result<Vec<u8>, Error> {
     let layout = match image {
         DynamicImage::ImageLuma8(_) => Layout::Grey,
         DynamicImage::ImageRgb8(_) => Layout::Rgb,
         _ => return Err(internal("JPEG encoding needs an opaque 8-bit image")),
     };
-    turbo::encode(
+    turbo::encode_with(
         image.as_bytes(),
         image.width(),
         image.height(),
         layout,
         quality,
+        progressive,
     )
 }
 

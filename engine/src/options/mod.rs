@@ -45,6 +45,31 @@ pub enum OnError {
     Original,
 }
 
+/// Which invisible metadata (EXIF, XMP) a JPEG output keeps
+/// (Cloudflare's `metadata`). PNG, WebP, AVIF and GIF outputs never carry
+/// any. Colour profiles and EXIF orientation are applied to the pixels
+/// whatever this says, and a kept orientation is reset to upright.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MetadataMode {
+    /// EXIF (GPS included) and XMP as the original has them.
+    Keep,
+    /// Only the EXIF copyright notice: Cloudflare's default for JPEG.
+    #[default]
+    Copyright,
+    /// Nothing.
+    Discard,
+}
+
+/// How much encoding effort an output gets (`compression`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// Progressive JPEG with optimised Huffman tables.
+    #[default]
+    Default,
+    /// The quickest settings: baseline JPEG. Larger files, less latency.
+    Fast,
+}
+
 /// A validated transformation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transform {
@@ -61,6 +86,14 @@ pub struct Transform {
     /// Clockwise rotation after resizing: 0, 90, 180 or 270.
     pub rotate: u16,
     pub onerror: OnError,
+    /// JPEG output is progressive (`format=jpeg`) unless `format` was
+    /// `baseline-jpeg` or `compression=fast`.
+    pub progressive: bool,
+    /// An explicit `quality` below 100 with PNG output asks for a palette
+    /// (PNG8), as with Cloudflare.
+    pub explicit_quality: bool,
+    pub metadata: MetadataMode,
+    pub compression: Compression,
 }
 
 impl Default for Transform {
@@ -75,6 +108,10 @@ impl Default for Transform {
             background: [255, 255, 255, 255],
             rotate: 0,
             onerror: OnError::default(),
+            progressive: true,
+            explicit_quality: false,
+            metadata: MetadataMode::default(),
+            compression: Compression::default(),
         }
     }
 }
@@ -129,11 +166,19 @@ pub fn parse(options: &str) -> Result<Transform, Error> {
             "dpr" => dpr = Some(option.decimal(1.0, 4.0)?),
             "fit" => transform.fit = option.fit()?,
             "gravity" => transform.gravity = option.gravity()?,
-            "quality" => transform.quality = option.integer(1, 100)? as u8,
-            "format" => transform.format = Some(option.format()?),
+            "quality" => {
+                transform.quality = option.quality()?;
+                transform.explicit_quality = true;
+            }
+            "format" => {
+                transform.format = Some(option.format()?);
+                transform.progressive = option.keyword() != "baseline-jpeg";
+            }
             "background" => transform.background = option.color()?,
             "rotate" => transform.rotate = option.rotation()?,
             "onerror" => transform.onerror = option.onerror()?,
+            "metadata" => transform.metadata = option.metadata()?,
+            "compression" => transform.compression = option.compression()?,
             // A row of OPTION_NAMES without an arm; a test keeps this unused.
             _ => return Err(invalid(format!("unknown option {}", quote(key)))),
         }
@@ -150,11 +195,12 @@ pub fn parse(options: &str) -> Result<Transform, Error> {
 /// entry) names, case-insensitively.
 pub fn format_from_name(name: &str) -> Option<ImageFormat> {
     Some(match name.trim().to_ascii_lowercase().as_str() {
-        "jpeg" | "jpg" => ImageFormat::Jpeg,
+        "jpeg" | "jpg" | "baseline-jpeg" => ImageFormat::Jpeg,
         "png" => ImageFormat::Png,
         "gif" => ImageFormat::Gif,
         "webp" => ImageFormat::Webp,
         "avif" => ImageFormat::Avif,
+        "json" => ImageFormat::Json,
         _ => return None,
     })
 }
@@ -173,6 +219,8 @@ pub const OPTION_NAMES: &[(&str, &[&str])] = &[
     ("background", &[]),
     ("rotate", &[]),
     ("onerror", &[]),
+    ("metadata", &[]),
+    ("compression", &[]),
 ];
 
 /// The canonical name of an option or alias, case-insensitively
