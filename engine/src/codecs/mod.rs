@@ -39,6 +39,20 @@ pub(crate) struct Header {
     pub frames: u32,
 }
 
+/// The EXIF orientation of an original, read without decoding: from the
+/// JPEG segments, or from whatever the format's decoder finds before the
+/// pixels. Missing or unreadable means upright.
+pub(crate) fn orientation(bytes: &[u8], format: ImageFormat) -> image::metadata::Orientation {
+    use image::metadata::Orientation;
+    if format == ImageFormat::Jpeg {
+        return jpeg::orientation(bytes);
+    }
+    match decode::open(bytes, format, &crate::Limits::default()) {
+        Ok(mut source) => source.orientation(),
+        Err(_) => Orientation::NoTransforms,
+    }
+}
+
 /// Reads the dimensions from the header of an image already sniffed as
 /// `format`. Cheap: a few hundred bytes for PNG, JPEG and WebP, a walk over
 /// block headers for GIF.

@@ -98,6 +98,9 @@ pub fn process(
     let original_format = codecs::sniff_format(input)?;
     let header = codecs::read_header(input, original_format)?;
     bounds::check_source(header.width, header.height, header.frames, limits)?;
+    if transform.format == Some(ImageFormat::Json) {
+        return describe(input, original_format, &header, transform, limits);
+    }
     let mut source = codecs::open(input, original_format, limits)?;
     let (original_width, original_height) = source.dimensions();
     // The decoder's view wins if it differs from the header walk.
@@ -130,32 +133,6 @@ pub fn process(
         _ => default_output(original_format, false),
     };
     codecs::check_size(planned, plan.canvas.0, plan.canvas.1)?;
-
-    if transform.format == Some(ImageFormat::Json) {
-        let (width, height) = if rotation_swaps_sides(transform.rotate) {
-            (plan.canvas.1, plan.canvas.0)
-        } else {
-            plan.canvas
-        };
-        let description = Description {
-            width,
-            height,
-            format: planned,
-            original_width: upright.0,
-            original_height: upright.1,
-            original_format,
-            original_bytes: input.len(),
-        };
-        return Ok(Output {
-            bytes: description.to_json(),
-            format: ImageFormat::Json,
-            width,
-            height,
-            original_format,
-            original_width,
-            original_height,
-        });
-    }
 
     let (image, shrunk) = source.decode(plan.reduction())?;
     control.check()?;
@@ -221,8 +198,57 @@ fn default_output(original: ImageFormat, has_alpha: bool) -> ImageFormat {
     }
 }
 
-fn rotation_swaps_sides(degrees: u16) -> bool {
-    degrees == 90 || degrees == 270
+/// `format=json`: the output's size and format from the header and the
+/// EXIF orientation alone, with the same limits as a real transformation.
+/// Nothing is decoded, so an original cut short after its header still
+/// gets an answer.
+fn describe(
+    input: &[u8],
+    original_format: ImageFormat,
+    header: &codecs::Header,
+    transform: &Transform,
+    limits: &Limits,
+) -> Result<Output, Error> {
+    let (width, height) = (header.width, header.height);
+    let upright = if swaps_sides(codecs::orientation(input, original_format)) {
+        (height, width)
+    } else {
+        (width, height)
+    };
+    let plan = geometry::plan(
+        upright.0,
+        upright.1,
+        transform.width,
+        transform.height,
+        transform.fit,
+        transform.gravity,
+    );
+    bounds::check_output(plan.canvas.0, plan.canvas.1, limits)?;
+    let format = default_output(original_format, false);
+    codecs::check_size(format, plan.canvas.0, plan.canvas.1)?;
+    let (out_width, out_height) = if matches!(transform.rotate, 90 | 270) {
+        (plan.canvas.1, plan.canvas.0)
+    } else {
+        plan.canvas
+    };
+    let description = Description {
+        width: out_width,
+        height: out_height,
+        format,
+        original_width: upright.0,
+        original_height: upright.1,
+        original_format,
+        original_bytes: input.len(),
+    };
+    Ok(Output {
+        bytes: description.to_json(),
+        format: ImageFormat::Json,
+        width: out_width,
+        height: out_height,
+        original_format,
+        original_width: width,
+        original_height: height,
+    })
 }
 
 /// A JPEG output with the original's metadata `mode` keeps. The pixels are
