@@ -57,7 +57,7 @@ impl Space {
         }
     }
 
-    fn from_linear(&self, v: f64) -> f64 {
+    fn encode_linear(&self, v: f64) -> f64 {
         let v = v.clamp(0.0, 1.0);
         match self.gamma {
             Some(g) => v.powf(1.0 / g),
@@ -84,7 +84,7 @@ impl Space {
     fn pixel_to_srgb(&self, pixel: [u8; 3]) -> [f64; 3] {
         let to = multiply(&invert(&SRGB.to_xyz()), &self.to_xyz());
         let linear = pixel.map(|v| self.to_linear(f64::from(v) / 255.0));
-        mul(&to, linear).map(|v| SRGB.from_linear(v) * 255.0)
+        mul(&to, linear).map(|v| SRGB.encode_linear(v) * 255.0)
     }
 
     fn image_from_srgb(&self, srgb: &RgbImage) -> RgbImage {
@@ -94,7 +94,7 @@ impl Space {
                 .get_pixel(x, y)
                 .0
                 .map(|v| SRGB.to_linear(f64::from(v) / 255.0));
-            Rgb(mul(&to, linear).map(|v| (self.from_linear(v) * 255.0).round() as u8))
+            Rgb(mul(&to, linear).map(|v| (self.encode_linear(v) * 255.0).round() as u8))
         })
     }
 }
