@@ -132,6 +132,14 @@ fi
 
 python3 scripts/bench/bench.py "${ARGS[@]}"
 
+# JPEG bytes and SSIM against libvips, appended to the results.
+if python3 -c "import pyvips" >/dev/null 2>&1; then
+    python3 scripts/bench/bytes_ssim.py --engine "$ENGINE" --corpus "$CORPUS" > "$WORK/bytes.md"
+    { echo; echo "## JPEG bytes and SSIM"; echo; cat "$WORK/bytes.md"; } >> bench/results.md
+else
+    echo "bench: pyvips not found: the bytes-and-SSIM table is skipped" >&2
+fi
+
 # Steady memory under minutes of saturation, appended to the results.
 if [ -z "${NO_NGINX:-}" ] && [ -z "${NO_SOAK:-}" ] && command -v wrk >/dev/null 2>&1 &&
     [ -x "$NGINX" ] && [ -f "$MODULE" ]; then

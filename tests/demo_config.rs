@@ -36,9 +36,20 @@ fn demo_page_and_originals_are_served() {
     page.assert_status(200);
     assert!(page.text().contains("<img"), "{}", page.describe());
     // Every image the page shows must exist in demo/images/.
-    for name in ["photo-small.jpg", "photo-2mp.jpg", "transparent.png"] {
+    for name in [
+        "photo-small.jpg",
+        "photo-2mp.jpg",
+        "transparent.png",
+        "photo-adobergb.jpg",
+        "photo-adobergb-untagged.jpg",
+    ] {
         nginx.get(&format!("/images/{name}")).assert_status(200);
     }
+    // The format=json example the page links to.
+    let json = nginx.get("/resize/photo-2mp.jpg?width=300&format=json");
+    json.assert_status(200);
+    assert_eq!(json.content_type(), Some("application/json"));
+    assert!(json.text().contains("\"width\":300"), "{}", json.describe());
 }
 
 #[test]

@@ -12,7 +12,11 @@
 //! * `resize`: Lanczos3 to 400 pixels wide, from the shrunk decode and from
 //!   the full-size one;
 //! * `encode`: a 400-pixel image to every output format;
-//! * `pipeline`: `process` end to end, 400 pixels wide, JPEG and WebP.
+//! * `pipeline`: `process` end to end, 400 pixels wide, JPEG and WebP;
+//! * `colour`: the first photo to a 400-pixel JPEG as it is, tagged with a
+//!   Display P3 profile (converted to sRGB at the shrink-on-load scale),
+//!   and with an sRGB profile (recognised and skipped), baseline and
+//!   progressive.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -187,9 +191,52 @@ fn pipeline(c: &mut Criterion) {
     group.finish();
 }
 
+/// The JPEG with an ICC profile in one APP2 segment after SOI.
+fn with_icc(jpeg: &[u8], icc: &[u8]) -> Vec<u8> {
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE2]);
+    out.extend_from_slice(&((icc.len() + 16) as u16).to_be_bytes());
+    out.extend_from_slice(b"ICC_PROFILE\0\x01\x01");
+    out.extend_from_slice(icc);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+fn colour(c: &mut Criterion) {
+    let mut group = c.benchmark_group("colour");
+    let control = Control {
+        cancel: &NEVER,
+        deadline: None,
+    };
+    let (name, bytes) = inputs().remove(0);
+    let p3 = moxcms::ColorProfile::new_display_p3()
+        .encode()
+        .expect("icc");
+    let srgb = moxcms::ColorProfile::new_srgb().encode().expect("icc");
+    let variants = [
+        ("untagged", bytes.clone()),
+        ("display-p3", with_icc(&bytes, &p3)),
+        ("srgb-tagged", with_icc(&bytes, &srgb)),
+    ];
+    for jpeg in ["baseline-jpeg", "jpeg"] {
+        let options = format!("width={WIDTH},quality=80,format={jpeg}");
+        let transform = image_engine::parse(&options).expect("options");
+        for (variant, input) in &variants {
+            let id = BenchmarkId::new(format!("{jpeg}/{variant}"), &name);
+            group.bench_function(id, |b| {
+                b.iter(|| {
+                    process(black_box(input), &transform, &Limits::default(), &control)
+                        .expect("process")
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = configure();
-    targets = decode, resize, encode, pipeline
+    targets = decode, resize, encode, pipeline, colour
 }
 criterion_main!(benches);

@@ -32,7 +32,9 @@ pub mod policy;
 pub mod via;
 
 mod codecs;
+mod colour;
 mod geometry;
+mod json;
 mod pipeline;
 #[doc(hidden)]
 pub mod stages;
@@ -40,7 +42,9 @@ pub mod stages;
 pub use codecs::sniff_format;
 pub use error::{Error, ErrorKind};
 pub use limits::Limits;
-pub use options::{parse, Bound, Fit, Gravity, OnError, Slot, Template, Transform};
+pub use options::{
+    parse, Bound, Compression, Fit, Gravity, MetadataMode, OnError, Slot, Template, Transform,
+};
 pub use pipeline::{process, Control, Output};
 pub use policy::Policy;
 
@@ -53,6 +57,16 @@ pub enum ImageFormat {
     Webp,
     /// Output only: AVIF originals are not decoded.
     Avif,
+    /// Input only (first page); output as JPEG, or PNG when transparent.
+    Tiff,
+    /// Input only; output as JPEG, or PNG when transparent.
+    Bmp,
+    /// Input only (the largest icon); output as JPEG, or PNG when
+    /// transparent.
+    Ico,
+    /// Output only (`format=json`): the sizes, read from the header,
+    /// nothing decoded or encoded.
+    Json,
 }
 
 impl ImageFormat {
@@ -64,6 +78,10 @@ impl ImageFormat {
             ImageFormat::Gif => "image/gif",
             ImageFormat::Webp => "image/webp",
             ImageFormat::Avif => "image/avif",
+            ImageFormat::Tiff => "image/tiff",
+            ImageFormat::Bmp => "image/bmp",
+            ImageFormat::Ico => "image/vnd.microsoft.icon",
+            ImageFormat::Json => "application/json",
         }
     }
 
@@ -75,6 +93,20 @@ impl ImageFormat {
             ImageFormat::Gif => "gif",
             ImageFormat::Webp => "webp",
             ImageFormat::Avif => "avif",
+            ImageFormat::Tiff => "tiff",
+            ImageFormat::Bmp => "bmp",
+            ImageFormat::Ico => "ico",
+            ImageFormat::Json => "json",
         }
+    }
+
+    /// Whether the engine can write this format as an image. Originals in
+    /// other formats are written as JPEG (or PNG when transparent) unless
+    /// `format=` says otherwise.
+    pub fn is_output(self) -> bool {
+        !matches!(
+            self,
+            ImageFormat::Tiff | ImageFormat::Bmp | ImageFormat::Ico | ImageFormat::Json
+        )
     }
 }

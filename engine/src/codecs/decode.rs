@@ -8,9 +8,10 @@ use std::io::Cursor;
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageReader};
 
+use super::metadata::{self, Metadata};
 use super::turbo::{self, Layout};
 use super::{corrupt, detail, jpeg};
-use crate::{Error, ErrorKind, ImageFormat, Limits};
+use crate::{colour, Error, ErrorKind, ImageFormat, Limits};
 
 /// Bytes per pixel of the widest layout a decoder may produce (RGBA, 16 bits
 /// per channel), used to turn the pixel limit into a memory limit.
@@ -23,6 +24,9 @@ const DECODER_OVERHEAD: u64 = 64 << 20;
 pub(crate) enum Source<'a> {
     /// A JPEG libjpeg-turbo decodes, with its EXIF orientation.
     Jpeg(turbo::Jpeg<'a>, Orientation),
+    /// A CMYK or YCCK JPEG libjpeg-turbo decodes to inks, with its
+    /// metadata (the profile and the Adobe marker say how to make RGB).
+    Cmyk(turbo::Jpeg<'a>, Orientation, Metadata),
     Generic(Box<dyn ImageDecoder + 'a>),
 }
 
@@ -34,7 +38,15 @@ pub(crate) fn open<'a>(
 ) -> Result<Source<'a>, Error> {
     if format == ImageFormat::Jpeg {
         if let Some(source) = turbo::open(input, limits)? {
-            return Ok(Source::Jpeg(source, jpeg::orientation(input)));
+            let orientation = jpeg::orientation(input);
+            if source.layout == Layout::Cmyk {
+                return Ok(Source::Cmyk(
+                    source,
+                    orientation,
+                    metadata::from_jpeg(input),
+                ));
+            }
+            return Ok(Source::Jpeg(source, orientation));
         }
     }
     let mut reader = ImageReader::with_format(Cursor::new(input), image_format(format));
@@ -47,7 +59,7 @@ impl Source<'_> {
     /// The stored size (the canvas for animations), before orientation.
     pub(crate) fn dimensions(&self) -> (u32, u32) {
         match self {
-            Source::Jpeg(jpeg, _) => (jpeg.width, jpeg.height),
+            Source::Jpeg(jpeg, _) | Source::Cmyk(jpeg, _, _) => (jpeg.width, jpeg.height),
             Source::Generic(decoder) => decoder.dimensions(),
         }
     }
@@ -56,8 +68,27 @@ impl Source<'_> {
     /// over: the image is then taken as upright.
     pub(crate) fn orientation(&mut self) -> Orientation {
         match self {
-            Source::Jpeg(_, orientation) => *orientation,
+            Source::Jpeg(_, orientation) | Source::Cmyk(_, orientation, _) => *orientation,
             Source::Generic(decoder) => decoder.orientation().unwrap_or(Orientation::NoTransforms),
+        }
+    }
+
+    /// The ICC profile, EXIF and XMP of the original (`input`, the bytes
+    /// this source was opened on). A CMYK JPEG's profile is used while
+    /// decoding, so it is not returned again. Damaged metadata is left out.
+    pub(crate) fn metadata(&mut self, input: &[u8]) -> Metadata {
+        match self {
+            Source::Jpeg(..) => metadata::from_jpeg(input),
+            Source::Cmyk(_, _, metadata) => Metadata {
+                icc: None,
+                ..metadata.clone()
+            },
+            Source::Generic(decoder) => Metadata {
+                icc: decoder.icc_profile().ok().flatten(),
+                exif: decoder.exif_metadata().ok().flatten(),
+                xmp: decoder.xmp_metadata().ok().flatten(),
+                adobe: false,
+            },
         }
     }
 
@@ -78,10 +109,23 @@ impl Source<'_> {
                         .map(DynamicImage::ImageLuma8),
                     Layout::Rgb => image::RgbImage::from_raw(width, height, pixels)
                         .map(DynamicImage::ImageRgb8),
+                    Layout::Cmyk => None,
                 };
                 let image =
                     image.ok_or_else(|| super::internal("the decoded JPEG has the wrong size"))?;
                 Ok((image, shrink))
+            }
+            Source::Cmyk(jpeg, _, metadata) => {
+                let (inks, width, height, shrink) = jpeg.decode_for(reduction)?;
+                let rgb = colour::cmyk_to_srgb(
+                    inks,
+                    width,
+                    height,
+                    metadata.icc.as_deref(),
+                    metadata.adobe,
+                )
+                .ok_or_else(|| super::internal("the decoded JPEG has the wrong size"))?;
+                Ok((DynamicImage::ImageRgb8(rgb), shrink))
             }
             Source::Generic(decoder) => Ok((
                 DynamicImage::from_decoder(decoder).map_err(decode_error)?,
@@ -98,6 +142,11 @@ fn image_format(format: ImageFormat) -> image::ImageFormat {
         ImageFormat::Gif => image::ImageFormat::Gif,
         ImageFormat::Webp => image::ImageFormat::WebP,
         ImageFormat::Avif => image::ImageFormat::Avif,
+        ImageFormat::Tiff => image::ImageFormat::Tiff,
+        ImageFormat::Bmp => image::ImageFormat::Bmp,
+        ImageFormat::Ico => image::ImageFormat::Ico,
+        // Never sniffed from an original; the generic decoder refuses it.
+        ImageFormat::Json => image::ImageFormat::Avif,
     }
 }
 

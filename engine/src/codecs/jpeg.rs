@@ -64,19 +64,25 @@ pub(super) fn orientation(bytes: &[u8]) -> Orientation {
         .unwrap_or(Orientation::NoTransforms)
 }
 
-/// Grey or RGB at `quality` (1..=100). Alpha must have been flattened.
-pub(super) fn encode(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, Error> {
+/// Grey or RGB at `quality` (1..=100), progressive when asked. Alpha must
+/// have been flattened.
+pub(super) fn encode_with(
+    image: &DynamicImage,
+    quality: u8,
+    progressive: bool,
+) -> Result<Vec<u8>, Error> {
     let layout = match image {
         DynamicImage::ImageLuma8(_) => Layout::Grey,
         DynamicImage::ImageRgb8(_) => Layout::Rgb,
         _ => return Err(internal("JPEG encoding needs an opaque 8-bit image")),
     };
-    turbo::encode(
+    turbo::encode_with(
         image.as_bytes(),
         image.width(),
         image.height(),
         layout,
         quality,
+        progressive,
     )
 }
 

@@ -6,22 +6,29 @@
 //! [`decode`]). AVIF is an output format only.
 
 mod avif;
+mod bmp;
 mod dc_baseline;
 mod decode;
+mod exif;
 mod gif;
+mod ico;
 mod jpeg;
 mod jpeg_bits;
 mod jpeg_huffman;
 mod jpeg_markers;
+mod metadata;
+mod palette;
 mod png;
 mod progressive_dc;
 mod sniff;
+mod tiff;
 mod turbo;
 mod webp;
 
 pub use sniff::sniff_format;
 
 pub(crate) use decode::open;
+pub(crate) use metadata::Metadata;
 
 use image::DynamicImage;
 
@@ -37,6 +44,20 @@ pub(crate) struct Header {
     pub frames: u32,
 }
 
+/// The EXIF orientation of an original, read without decoding: from the
+/// JPEG segments, or from whatever the format's decoder finds before the
+/// pixels. Missing or unreadable means upright.
+pub(crate) fn orientation(bytes: &[u8], format: ImageFormat) -> image::metadata::Orientation {
+    use image::metadata::Orientation;
+    if format == ImageFormat::Jpeg {
+        return jpeg::orientation(bytes);
+    }
+    match decode::open(bytes, format, &crate::Limits::default()) {
+        Ok(mut source) => source.orientation(),
+        Err(_) => Orientation::NoTransforms,
+    }
+}
+
 /// Reads the dimensions from the header of an image already sniffed as
 /// `format`. Cheap: a few hundred bytes for PNG, JPEG and WebP, a walk over
 /// block headers for GIF.
@@ -46,9 +67,15 @@ pub(crate) fn read_header(bytes: &[u8], format: ImageFormat) -> Result<Header, E
         ImageFormat::Png => png::header(bytes),
         ImageFormat::Gif => gif::header(bytes),
         ImageFormat::Webp => webp::header(bytes),
-        ImageFormat::Avif => Err(Error::new(
+        ImageFormat::Tiff => tiff::header(bytes),
+        ImageFormat::Bmp => bmp::header(bytes),
+        ImageFormat::Ico => ico::header(bytes),
+        ImageFormat::Avif | ImageFormat::Json => Err(Error::new(
             ErrorKind::UnsupportedFormat,
-            "AVIF is supported as an output format only",
+            format!(
+                "{} is supported as an output format only",
+                format_label(format)
+            ),
         )),
     }?;
     if header.width == 0 || header.height == 0 {
@@ -65,6 +92,8 @@ fn max_side(format: ImageFormat) -> u32 {
         ImageFormat::Webp => 16_383,
         ImageFormat::Avif => avif::MAX_SIDE,
         ImageFormat::Png => i32::MAX as u32,
+        // Not written as images: nothing to refuse.
+        ImageFormat::Tiff | ImageFormat::Bmp | ImageFormat::Ico | ImageFormat::Json => u32::MAX,
     }
 }
 
@@ -84,23 +113,70 @@ pub(crate) fn check_size(format: ImageFormat, width: u32, height: u32) -> Result
     Ok(())
 }
 
-/// Encodes an 8-bit image (grey, grey+alpha, RGB or RGBA). JPEG input must
-/// already be opaque: flattening needs the background, which is the
-/// pipeline's business.
+/// How to encode, beyond the format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Encoding {
+    /// 1..=100; 100 is lossless for WebP.
+    pub quality: u8,
+    /// Progressive JPEG (with optimised Huffman tables).
+    pub progressive: bool,
+    /// PNG with a palette of at most 256 colours (lossy unless the image
+    /// has that few).
+    pub palette: bool,
+}
+
+impl Encoding {
+    /// Baseline JPEG, full-colour PNG.
+    pub(crate) fn plain(quality: u8) -> Encoding {
+        Encoding {
+            quality,
+            progressive: false,
+            palette: false,
+        }
+    }
+}
+
+/// Encodes an 8-bit image (grey, grey+alpha, RGB or RGBA) with the
+/// default settings (baseline JPEG, full-colour PNG).
 pub(crate) fn encode(
     image: &DynamicImage,
     format: ImageFormat,
     quality: u8,
 ) -> Result<Vec<u8>, Error> {
+    encode_with(image, format, &Encoding::plain(quality))
+}
+
+/// Encodes an 8-bit image (grey, grey+alpha, RGB or RGBA). JPEG input must
+/// already be opaque: flattening needs the background, which is the
+/// pipeline's business.
+pub(crate) fn encode_with(
+    image: &DynamicImage,
+    format: ImageFormat,
+    encoding: &Encoding,
+) -> Result<Vec<u8>, Error> {
     check_size(format, image.width(), image.height())?;
+    let quality = encoding.quality;
     match format {
-        ImageFormat::Jpeg => jpeg::encode(image, quality),
+        ImageFormat::Jpeg => jpeg::encode_with(image, quality, encoding.progressive),
+        ImageFormat::Png if encoding.palette => palette::encode(image, quality),
         ImageFormat::Png => png::encode(image),
         ImageFormat::Gif => gif::encode(image),
         ImageFormat::Webp => webp::encode(image, quality),
         ImageFormat::Avif => avif::encode(image, quality),
+        ImageFormat::Tiff | ImageFormat::Bmp | ImageFormat::Ico | ImageFormat::Json => Err(
+            internal(&format!("{} is not an output format", format_label(format))),
+        ),
     }
 }
+
+/// Puts EXIF and XMP blocks into an encoded JPEG.
+pub(crate) fn add_jpeg_metadata(jpeg: Vec<u8>, exif: Option<&[u8]>, xmp: Option<&[u8]>) -> Vec<u8> {
+    metadata::insert_into_jpeg(jpeg, exif, xmp)
+}
+
+pub(crate) use exif::{
+    copyright_only as exif_copyright_only, reset_orientation as exif_reset_orientation,
+};
 
 /// The name people use for the format in sentences.
 pub(crate) fn format_label(format: ImageFormat) -> &'static str {
@@ -110,6 +186,10 @@ pub(crate) fn format_label(format: ImageFormat) -> &'static str {
         ImageFormat::Gif => "GIF",
         ImageFormat::Webp => "WebP",
         ImageFormat::Avif => "AVIF",
+        ImageFormat::Tiff => "TIFF",
+        ImageFormat::Bmp => "BMP",
+        ImageFormat::Ico => "ICO",
+        ImageFormat::Json => "JSON",
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! Content types from origins are often wrong (`application/octet-stream`,
 //! `text/plain` for a JPEG), so the bytes decide. Anything that is not one
-//! of the four supported formats is sorted into "a known image format we do
+//! of the supported formats is sorted into "a known image format we do
 //! not support" (415 naming it, so the operator knows what to convert) or
 //! "not an image at all" (an HTML error page served with status 200, JSON…).
 
@@ -20,7 +20,7 @@ pub fn sniff_format(bytes: &[u8]) -> Result<ImageFormat, Error> {
     match unsupported(bytes) {
         Some(name) => Err(Error::new(
             ErrorKind::UnsupportedFormat,
-            format!("the original is a {name} image; only JPEG, PNG, GIF and WebP are supported"),
+            format!("the original is a {name} image; only JPEG, PNG, GIF, WebP, TIFF, BMP and ICO are supported"),
         )),
         None => Err(Error::new(
             ErrorKind::NotAnImage,
@@ -38,34 +38,21 @@ fn supported(bytes: &[u8]) -> Option<ImageFormat> {
         Some(ImageFormat::Gif)
     } else if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
         Some(ImageFormat::Webp)
+    } else if super::tiff::looks_like(bytes) {
+        Some(ImageFormat::Tiff)
+    } else if super::bmp::looks_like(bytes) {
+        Some(ImageFormat::Bmp)
+    } else if super::ico::looks_like(bytes) {
+        Some(ImageFormat::Ico)
     } else {
         None
     }
 }
 
-/// Names a recognised but unsupported image format. Signatures that are
-/// short or plausible at the start of text (BMP's `BM`, ICO's zeros) are
-/// checked further so a text file is not mistaken for an image.
+/// Names a recognised but unsupported image format.
 fn unsupported(bytes: &[u8]) -> Option<&'static str> {
     let at = |offset: usize, magic: &[u8]| bytes.get(offset..offset + magic.len()) == Some(magic);
 
-    if at(0, b"BM") && bytes.len() >= 18 {
-        // The DIB header size is one of a handful of fixed values.
-        let dib = u32::from_le_bytes([bytes[14], bytes[15], bytes[16], bytes[17]]);
-        if matches!(dib, 12 | 16 | 40 | 52 | 56 | 64 | 108 | 124) {
-            return Some("BMP");
-        }
-    }
-    if at(0, b"II*\0") || at(0, b"MM\0*") || at(0, b"II+\0") || at(0, b"MM\0+") {
-        return Some("TIFF");
-    }
-    if (at(0, &[0, 0, 1, 0]) || at(0, &[0, 0, 2, 0])) && bytes.len() >= 22 {
-        // Image count, then the first directory entry's reserved byte (0).
-        let count = u16::from_le_bytes([bytes[4], bytes[5]]);
-        if count > 0 && bytes[9] == 0 {
-            return Some("ICO");
-        }
-    }
     if at(4, b"ftyp") {
         let brand = bytes.get(8..12).unwrap_or_default();
         return match brand {
@@ -156,6 +143,14 @@ mod tests {
             sniff_format(b"RIFF\x10\0\0\0WEBPVP8 "),
             Ok(ImageFormat::Webp)
         );
+        let mut bmp = b"BM\x46\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0".to_vec();
+        bmp.resize(70, 0);
+        let mut ico = vec![0, 0, 1, 0, 1, 0, 16, 16, 0, 0, 1, 0, 32, 0];
+        ico.resize(40, 0);
+        assert_eq!(sniff_format(&bmp), Ok(ImageFormat::Bmp));
+        assert_eq!(sniff_format(&ico), Ok(ImageFormat::Ico));
+        assert_eq!(sniff_format(b"II*\0\x08\0\0\0"), Ok(ImageFormat::Tiff));
+        assert_eq!(sniff_format(b"MM\0*\0\0\0\x08"), Ok(ImageFormat::Tiff));
     }
 
     #[test]
@@ -185,15 +180,7 @@ mod tests {
 
     #[test]
     fn known_unsupported_formats_are_named() {
-        let mut bmp = b"BM\x46\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0".to_vec();
-        bmp.resize(70, 0);
-        let mut ico = vec![0, 0, 1, 0, 1, 0, 16, 16, 0, 0, 1, 0, 32, 0];
-        ico.resize(40, 0);
         for (body, name) in [
-            (bmp, "BMP"),
-            (b"II*\0\x08\0\0\0".to_vec(), "TIFF"),
-            (b"MM\0*\0\0\0\x08".to_vec(), "TIFF"),
-            (ico, "ICO"),
             (b"\0\0\0\x1cftypavif\0\0\0\0".to_vec(), "AVIF"),
             (b"\0\0\0\x18ftypheic\0\0\0\0".to_vec(), "HEIF"),
             (b"\0\0\0\x18ftypmif1\0\0\0\0".to_vec(), "HEIF"),

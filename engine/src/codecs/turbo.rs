@@ -25,6 +25,9 @@ use crate::{Error, ErrorKind, Limits};
 pub(crate) enum Layout {
     Grey,
     Rgb,
+    /// Four inks, as stored (CMYK, or YCCK turned into CMYK by libjpeg);
+    /// colour management makes RGB of it.
+    Cmyk,
 }
 
 impl Layout {
@@ -32,6 +35,7 @@ impl Layout {
         match self {
             Layout::Grey => 1,
             Layout::Rgb => 3,
+            Layout::Cmyk => 4,
         }
     }
 
@@ -39,6 +43,7 @@ impl Layout {
         (match self {
             Layout::Grey => tj::TJPF_TJPF_GRAY,
             Layout::Rgb => tj::TJPF_TJPF_RGB,
+            Layout::Cmyk => tj::TJPF_TJPF_CMYK,
         }) as CInt
     }
 }
@@ -139,6 +144,7 @@ pub(crate) fn open<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Option<Jpeg<'
     let layout = match handle.get(tj::TJPARAM_TJPARAM_COLORSPACE) as tj::TJCS {
         tj::TJCS_TJCS_GRAY => Layout::Grey,
         tj::TJCS_TJCS_YCbCr | tj::TJCS_TJCS_RGB => Layout::Rgb,
+        tj::TJCS_TJCS_CMYK | tj::TJCS_TJCS_YCCK => Layout::Cmyk,
         _ => return Ok(None),
     };
     if width <= 0 || height <= 0 || precision != 8 || lossless != 0 {
@@ -375,12 +381,27 @@ fn is_truncated(message: &str, bytes: &[u8]) -> bool {
 /// Encodes a tightly packed grey or RGB image. Chroma is subsampled 4:2:0
 /// below quality 90 and kept at full resolution from 90 up (libvips' and
 /// most encoders' rule). Baseline, standard Huffman tables, no metadata.
+#[cfg(test)]
 pub(crate) fn encode(
     pixels: &[u8],
     width: u32,
     height: u32,
     layout: Layout,
     quality: u8,
+) -> Result<Vec<u8>, Error> {
+    encode_with(pixels, width, height, layout, quality, false)
+}
+
+/// [`encode`], progressive when asked: a blurry whole image first, then
+/// detail, and (as progressive always has) Huffman tables optimised for
+/// the image, a few per cent smaller than baseline.
+pub(crate) fn encode_with(
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    layout: Layout,
+    quality: u8,
+    progressive: bool,
 ) -> Result<Vec<u8>, Error> {
     let pitch = width as usize * layout.channels();
     if pixels.len() != pitch * height as usize {
@@ -390,13 +411,14 @@ pub(crate) fn encode(
     let subsampling = match layout {
         Layout::Grey => tj::TJSAMP_TJSAMP_GRAY,
         Layout::Rgb if quality < 90 => tj::TJSAMP_TJSAMP_420,
-        Layout::Rgb => tj::TJSAMP_TJSAMP_444,
+        Layout::Rgb | Layout::Cmyk => tj::TJSAMP_TJSAMP_444,
     };
     handle.set(
         tj::TJPARAM_TJPARAM_QUALITY,
         CInt::from(quality.clamp(1, 100)),
     )?;
     handle.set(tj::TJPARAM_TJPARAM_SUBSAMP, subsampling as CInt)?;
+    handle.set(tj::TJPARAM_TJPARAM_PROGRESSIVE, CInt::from(progressive))?;
 
     let mut buffer: *mut u8 = std::ptr::null_mut();
     let mut size: tj::size_t = 0;
@@ -568,10 +590,13 @@ mod tests {
     }
 
     #[test]
-    fn cmyk_is_left_to_the_generic_decoder() {
+    fn cmyk_is_decoded_to_inks() {
         let jpeg = cmyk_jpeg(64, 48);
-        assert!(open(&jpeg, &Limits::default()).expect("open").is_none());
-        // …which the whole pipeline still handles.
+        let source = open(&jpeg, &Limits::default())
+            .expect("open")
+            .expect("turbo");
+        assert_eq!(source.layout, Layout::Cmyk);
+        // …which the whole pipeline turns into RGB.
         let transform = crate::parse("width=32,format=png").expect("options");
         let never = std::sync::atomic::AtomicBool::new(false);
         let control = crate::Control {

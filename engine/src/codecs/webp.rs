@@ -108,7 +108,10 @@ pub(super) fn encode(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, Error
         _ => ::webp::Encoder::from_rgb(image.as_bytes(), width, height),
     };
     let encoded = encoder
-        .encode_simple(false, f32::from(quality.clamp(1, 100)))
+        // Quality 100 means lossless (Cloudflare's and imgproxy's reading):
+        // lossy WebP at 100 is still lossy, and larger than lossless for
+        // graphics.
+        .encode_simple(quality >= 100, f32::from(quality.clamp(1, 100)))
         .map_err(|err| encode_error(ImageFormat::Webp, format!("{err:?}")))?;
     Ok(encoded.to_vec())
 }

@@ -48,6 +48,31 @@ pub enum OnError {
     Original,
 }
 
+/// Which invisible metadata (EXIF, XMP) a JPEG output keeps
+/// (Cloudflare's `metadata`). PNG, WebP, AVIF and GIF outputs never carry
+/// any. Colour profiles and EXIF orientation are applied to the pixels
+/// whatever this says, and a kept orientation is reset to upright.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MetadataMode {
+    /// EXIF (GPS included) and XMP as the original has them.
+    Keep,
+    /// Only the EXIF copyright notice: Cloudflare's default for JPEG.
+    #[default]
+    Copyright,
+    /// Nothing.
+    Discard,
+}
+
+/// How much encoding effort an output gets (`compression`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// Progressive JPEG with optimised Huffman tables.
+    #[default]
+    Default,
+    /// The quickest settings: baseline JPEG. Larger files, less latency.
+    Fast,
+}
+
 /// A validated transformation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transform {
@@ -67,6 +92,14 @@ pub struct Transform {
     /// `format=auto`: the output format is negotiated per request from
     /// `Accept` and written into `format` (`None` keeps the input format).
     pub auto_format: bool,
+    /// JPEG output is progressive (`format=jpeg`) unless `format` was
+    /// `baseline-jpeg` or `compression=fast`.
+    pub progressive: bool,
+    /// An explicit `quality` below 100 with PNG output asks for a palette
+    /// (PNG8), as with Cloudflare.
+    pub explicit_quality: bool,
+    pub metadata: MetadataMode,
+    pub compression: Compression,
 }
 
 impl Default for Transform {
@@ -82,6 +115,10 @@ impl Default for Transform {
             rotate: 0,
             onerror: OnError::default(),
             auto_format: false,
+            progressive: true,
+            explicit_quality: false,
+            metadata: MetadataMode::default(),
+            compression: Compression::default(),
         }
     }
 }
@@ -166,17 +203,23 @@ impl Builder {
             "dpr" => self.dpr = Some(option.decimal(1.0, 4.0)?),
             "fit" => transform.fit = option.fit()?,
             "gravity" => transform.gravity = option.gravity()?,
-            "quality" => transform.quality = option.integer(1, 100)? as u8,
+            "quality" => {
+                transform.quality = option.quality()?;
+                transform.explicit_quality = true;
+            }
             "format" => {
                 // `auto` is decided per request from `Accept`
                 // (`http::negotiate`); until then the input format is kept.
                 let auto = option.keyword() == "auto";
                 transform.auto_format = auto;
                 transform.format = if auto { None } else { Some(option.format()?) };
+                transform.progressive = option.keyword() != "baseline-jpeg";
             }
             "background" => transform.background = option.color()?,
             "rotate" => transform.rotate = option.rotation()?,
             "onerror" => transform.onerror = option.onerror()?,
+            "metadata" => transform.metadata = option.metadata()?,
+            "compression" => transform.compression = option.compression()?,
             // A row of OPTION_NAMES without an arm; a test keeps this unused.
             _ => return Err(invalid(format!("unknown option {}", quote(key)))),
         }
@@ -197,11 +240,12 @@ impl Builder {
 /// entry) names, case-insensitively.
 pub fn format_from_name(name: &str) -> Option<ImageFormat> {
     Some(match name.trim().to_ascii_lowercase().as_str() {
-        "jpeg" | "jpg" => ImageFormat::Jpeg,
+        "jpeg" | "jpg" | "baseline-jpeg" => ImageFormat::Jpeg,
         "png" => ImageFormat::Png,
         "gif" => ImageFormat::Gif,
         "webp" => ImageFormat::Webp,
         "avif" => ImageFormat::Avif,
+        "json" => ImageFormat::Json,
         _ => return None,
     })
 }
@@ -220,6 +264,8 @@ pub const OPTION_NAMES: &[(&str, &[&str])] = &[
     ("background", &[]),
     ("rotate", &[]),
     ("onerror", &[]),
+    ("metadata", &[]),
+    ("compression", &[]),
 ];
 
 /// The canonical name of an option or alias, case-insensitively

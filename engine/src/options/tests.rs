@@ -204,6 +204,8 @@ fn everything_at_once() {
             rotate: 90,
             onerror: OnError::Original,
             auto_format: false,
+            explicit_quality: true,
+            ..Transform::default()
         }
     );
 }
@@ -234,7 +236,7 @@ fn integer_options_refuse_out_of_range_and_malformed_values() {
         }
     }
     for key in ["quality", "q"] {
-        for value in ["0", "101", "-5", "high", "50.5"] {
+        for value in ["0", "101", "-5", "highest", "50.5"] {
             let message = err(&format!("{key}={value}"));
             assert!(
                 message.contains("expected an integer from 1 to 100"),
@@ -280,8 +282,14 @@ fn keyword_options_refuse_unknown_values() {
         ),
         ("gravity=middle", "center, auto, left, right, top or bottom"),
         ("g=0.5x0.5", "center, auto, left, right, top or bottom"),
-        ("format=heic", "auto, jpeg, png, gif, webp or avif"),
-        ("f=automatic", "auto, jpeg, png, gif, webp or avif"),
+        (
+            "format=heic",
+            "auto, jpeg, baseline-jpeg, png, gif, webp, avif or json",
+        ),
+        (
+            "f=automatic",
+            "auto, jpeg, baseline-jpeg, png, gif, webp, avif or json",
+        ),
         ("onerror=redirect", "original or fail"),
         ("rotate=360", "0, 90, 180 or 270"),
         ("rotate=-90", "0, 90, 180 or 270"),
@@ -379,4 +387,42 @@ fn format_auto_is_negotiated_later_and_last_duplicate_still_wins() {
     assert_eq!((t.auto_format, t.format), (false, Some(ImageFormat::Webp)));
     let t = ok("format=webp,format=auto");
     assert_eq!((t.auto_format, t.format), (true, None));
+}
+
+#[test]
+fn quality_levels_are_named_like_cloudflares() {
+    assert_eq!(ok("quality=high").quality, 90);
+    assert_eq!(ok("quality=Medium-High").quality, 80);
+    assert_eq!(ok("q=medium-low").quality, 65);
+    assert_eq!(ok("quality=low").quality, 50);
+    assert!(ok("quality=low").explicit_quality);
+    assert!(!ok("width=5").explicit_quality);
+    let message = err("quality=best");
+    assert!(
+        message.contains("high, medium-high, medium-low or low"),
+        "{message}"
+    );
+}
+
+#[test]
+fn metadata_and_compression() {
+    assert_eq!(ok("").metadata, MetadataMode::Copyright);
+    assert_eq!(ok("metadata=keep").metadata, MetadataMode::Keep);
+    assert_eq!(ok("metadata=COPYRIGHT").metadata, MetadataMode::Copyright);
+    assert_eq!(ok("metadata=none").metadata, MetadataMode::Discard);
+    assert!(err("metadata=all").contains("keep, copyright or none"));
+    assert_eq!(ok("").compression, Compression::Default);
+    assert_eq!(ok("compression=fast").compression, Compression::Fast);
+    assert!(err("compression=slow").contains("expected fast"));
+}
+
+#[test]
+fn jpeg_is_progressive_unless_baseline_is_asked_for() {
+    assert!(ok("").progressive);
+    assert!(ok("format=jpeg").progressive);
+    let baseline = ok("format=baseline-jpeg");
+    assert_eq!(baseline.format, Some(ImageFormat::Jpeg));
+    assert!(!baseline.progressive);
+    assert_eq!(ok("format=json").format, Some(ImageFormat::Json));
+    assert!(err("format=tiff").contains("baseline-jpeg"));
 }

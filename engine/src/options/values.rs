@@ -1,7 +1,7 @@
 //! Reading one option's value: integers, decimals, keywords, colours. Each
 //! refusal names the option and what it expected.
 
-use super::{format_from_name, invalid, quote, Fit, Gravity, OnError};
+use super::{format_from_name, invalid, quote, Compression, Fit, Gravity, MetadataMode, OnError};
 use crate::{Error, ImageFormat};
 
 /// One `key=value` pair, kept together so every error names both.
@@ -78,7 +78,36 @@ impl Pair<'_> {
     }
 
     pub fn format(&self) -> Result<ImageFormat, Error> {
-        format_from_name(self.value).ok_or_else(|| self.error("auto, jpeg, png, gif, webp or avif"))
+        format_from_name(self.value)
+            .ok_or_else(|| self.error("auto, jpeg, baseline-jpeg, png, gif, webp, avif or json"))
+    }
+
+    /// 1 to 100, or one of Cloudflare's perceptual levels.
+    pub fn quality(&self) -> Result<u8, Error> {
+        const EXPECTED: &str = "an integer from 1 to 100, high, medium-high, medium-low or low";
+        Ok(match self.keyword().as_str() {
+            "high" => 90,
+            "medium-high" => 80,
+            "medium-low" => 65,
+            "low" => 50,
+            _ => self.integer(1, 100).map_err(|_| self.error(EXPECTED))? as u8,
+        })
+    }
+
+    pub fn metadata(&self) -> Result<MetadataMode, Error> {
+        Ok(match self.keyword().as_str() {
+            "keep" => MetadataMode::Keep,
+            "copyright" => MetadataMode::Copyright,
+            "none" => MetadataMode::Discard,
+            _ => return Err(self.error("keep, copyright or none")),
+        })
+    }
+
+    pub fn compression(&self) -> Result<Compression, Error> {
+        match self.keyword().as_str() {
+            "fast" => Ok(Compression::Fast),
+            _ => Err(self.error("fast")),
+        }
     }
 
     pub fn rotation(&self) -> Result<u16, Error> {

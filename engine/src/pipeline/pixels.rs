@@ -1,11 +1,22 @@
 //! The pixel layouts the pipeline works in.
 //!
-//! Everything after decoding handles four 8-bit layouts: grey, grey+alpha,
-//! RGB and RGBA. Decoders produce these for nearly every JPEG, GIF and WebP
-//! and for most PNGs; 16-bit and float images are narrowed once, here, as
-//! every output format is written with 8 bits per channel anyway.
+//! Colour conversion and resampling handle grey, grey+alpha, RGB and RGBA
+//! at 8 or 16 bits ([`to_working`]: float images become 16-bit), so deep
+//! PNGs keep their precision through both; everything after resampling
+//! works on 8 bits ([`to_8bit`]), as every output format is written with 8
+//! bits per channel anyway.
 
 use image::DynamicImage;
+
+/// The layouts colour conversion and resampling take: 8- and 16-bit ones
+/// unchanged, float ones as 16-bit.
+pub(super) fn to_working(image: DynamicImage) -> DynamicImage {
+    match image {
+        DynamicImage::ImageRgb32F(_) => DynamicImage::ImageRgb16(image.to_rgb16()),
+        DynamicImage::ImageRgba32F(_) => DynamicImage::ImageRgba16(image.to_rgba16()),
+        other => other,
+    }
+}
 
 pub(super) fn to_8bit(image: DynamicImage) -> DynamicImage {
     match image {

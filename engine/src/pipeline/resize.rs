@@ -4,6 +4,9 @@
 //!
 //! The resizer works on the decoded layout directly (grey, grey+alpha, RGB,
 //! RGBA): the pixel buffer is handed over without copying or converting.
+//! 16-bit images (deep PNGs) are resampled at 16 bits, so gradients keep
+//! their precision until the final narrowing to 8 bits; their buffer is
+//! copied to bytes and back (they are rare, and the resizer takes bytes).
 //! With an alpha channel it premultiplies before filtering and divides
 //! after, so transparent pixels do not bleed their (invisible) colour into
 //! their neighbours. Premultiplying is done in place on the decoded buffer
@@ -13,7 +16,7 @@
 
 use fast_image_resize::images::Image;
 use fast_image_resize::{FilterType, MulDiv, PixelType, ResizeAlg, ResizeOptions, Resizer};
-use image::{DynamicImage, GrayAlphaImage, GrayImage, RgbImage, RgbaImage};
+use image::{DynamicImage, GrayAlphaImage, GrayImage, ImageBuffer, RgbImage, RgbaImage};
 
 use crate::codecs::internal;
 use crate::geometry::Plan;
@@ -25,12 +28,23 @@ pub(crate) fn resize(image: DynamicImage, plan: &Plan) -> Result<DynamicImage, E
         DynamicImage::ImageLumaA8(_) => PixelType::U8x2,
         DynamicImage::ImageRgb8(_) => PixelType::U8x3,
         DynamicImage::ImageRgba8(_) => PixelType::U8x4,
-        _ => return Err(internal("resizing needs an 8-bit image")),
+        DynamicImage::ImageLuma16(_) => PixelType::U16,
+        DynamicImage::ImageLumaA16(_) => PixelType::U16x2,
+        DynamicImage::ImageRgb16(_) => PixelType::U16x3,
+        DynamicImage::ImageRgba16(_) => PixelType::U16x4,
+        _ => return Err(internal("resizing needs an 8- or 16-bit image")),
     };
     let (src_width, src_height) = (image.width(), image.height());
     let (width, height) = plan.resized;
+    let bytes = match image {
+        DynamicImage::ImageLuma16(buffer) => to_bytes(buffer.into_raw()),
+        DynamicImage::ImageLumaA16(buffer) => to_bytes(buffer.into_raw()),
+        DynamicImage::ImageRgb16(buffer) => to_bytes(buffer.into_raw()),
+        DynamicImage::ImageRgba16(buffer) => to_bytes(buffer.into_raw()),
+        other => other.into_bytes(),
+    };
 
-    let mut src = Image::from_vec_u8(src_width, src_height, image.into_bytes(), pixel_type)
+    let mut src = Image::from_vec_u8(src_width, src_height, bytes, pixel_type)
         .map_err(|err| internal(&format!("resize source: {err}")))?;
     let mut dst = Image::new(width, height, pixel_type);
     let crop = plan.crop;
@@ -40,7 +54,11 @@ pub(crate) fn resize(image: DynamicImage, plan: &Plan) -> Result<DynamicImage, E
 
     // A cut at scale 1 is a plain copy inside the resizer: leave it alone.
     let resamples = crop.width != f64::from(width) || crop.height != f64::from(height);
-    let premultiply = resamples && matches!(pixel_type, PixelType::U8x2 | PixelType::U8x4);
+    let premultiply = resamples
+        && matches!(
+            pixel_type,
+            PixelType::U8x2 | PixelType::U8x4 | PixelType::U16x2 | PixelType::U16x4
+        );
     let mul_div = MulDiv::default();
     if premultiply {
         mul_div
@@ -64,9 +82,31 @@ pub(crate) fn resize(image: DynamicImage, plan: &Plan) -> Result<DynamicImage, E
             GrayAlphaImage::from_raw(width, height, raw).map(DynamicImage::ImageLumaA8)
         }
         PixelType::U8x3 => RgbImage::from_raw(width, height, raw).map(DynamicImage::ImageRgb8),
-        _ => RgbaImage::from_raw(width, height, raw).map(DynamicImage::ImageRgba8),
+        PixelType::U8x4 => RgbaImage::from_raw(width, height, raw).map(DynamicImage::ImageRgba8),
+        PixelType::U16 => {
+            ImageBuffer::from_raw(width, height, from_bytes(&raw)).map(DynamicImage::ImageLuma16)
+        }
+        PixelType::U16x2 => {
+            ImageBuffer::from_raw(width, height, from_bytes(&raw)).map(DynamicImage::ImageLumaA16)
+        }
+        PixelType::U16x3 => {
+            ImageBuffer::from_raw(width, height, from_bytes(&raw)).map(DynamicImage::ImageRgb16)
+        }
+        _ => ImageBuffer::from_raw(width, height, from_bytes(&raw)).map(DynamicImage::ImageRgba16),
     };
     resized.ok_or_else(|| internal("the resized buffer has the wrong size"))
+}
+
+/// 16-bit samples as the resizer's bytes (native order).
+fn to_bytes(samples: Vec<u16>) -> Vec<u8> {
+    samples.iter().flat_map(|s| s.to_ne_bytes()).collect()
+}
+
+fn from_bytes(bytes: &[u8]) -> Vec<u16> {
+    bytes
+        .chunks_exact(2)
+        .map(|pair| u16::from_ne_bytes([pair[0], pair[1]]))
+        .collect()
 }
 
 #[cfg(test)]
@@ -84,12 +124,31 @@ mod tests {
             DynamicImage::ImageLumaA8(ImageBuffer::from_pixel(8, 4, LumaA([50, 200]))),
             DynamicImage::ImageRgb8(ImageBuffer::from_pixel(8, 4, Rgb([1, 2, 3]))),
             DynamicImage::ImageRgba8(ImageBuffer::from_pixel(8, 4, Rgba([1, 2, 3, 4]))),
+            DynamicImage::ImageLuma16(ImageBuffer::from_pixel(8, 4, image::Luma([500]))),
+            DynamicImage::ImageLumaA16(ImageBuffer::from_pixel(8, 4, LumaA([500, 60000]))),
+            DynamicImage::ImageRgb16(ImageBuffer::from_pixel(8, 4, Rgb([1, 2, 3]))),
+            DynamicImage::ImageRgba16(ImageBuffer::from_pixel(8, 4, Rgba([1, 2, 3, 4]))),
         ] {
             let color = image.color();
             let resized = resize(image, &plan).expect("resize");
             assert_eq!((resized.width(), resized.height()), (4, 2));
             assert_eq!(resized.color(), color);
         }
+    }
+
+    #[test]
+    fn sixteen_bit_gradients_keep_their_steps() {
+        // A ramp 256 sixteen-bit steps wide: every output pixel must differ
+        // from its neighbour, which 8 bits could not represent.
+        let image = DynamicImage::ImageRgb16(ImageBuffer::from_fn(512, 2, |x, _| {
+            let v = 30_000 + x as u16;
+            Rgb([v, v, v])
+        }));
+        let plan = plan(512, 2, Some(256), None, Fit::ScaleDown, Gravity::Center);
+        let resized = resize(image, &plan).expect("resize");
+        let resized = resized.as_rgb16().expect("still 16-bit");
+        let row: Vec<u16> = (0..256).map(|x| resized.get_pixel(x, 0).0[0]).collect();
+        assert!(row[8..248].windows(2).all(|w| w[1] > w[0]), "{row:?}");
     }
 
     #[test]

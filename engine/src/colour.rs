@@ -1,0 +1,170 @@
+//! Colour management with `moxcms`: pixels described by an embedded ICC
+//! profile are converted to sRGB right after decoding, before resizing, so
+//! every output is sRGB and needs no profile of its own (browsers take
+//! untagged images as sRGB).
+//!
+//! Converting (rather than carrying the profile to the output) is what
+//! Cloudflare and imgproxy do by default: resampling then happens on the
+//! final colours, every output format shows the same colours whether or not
+//! it can hold a profile, and `metadata=none` cannot change colours.
+//!
+//! Images without a profile pay nothing. A profile that turns out to be
+//! sRGB (most cameras and phones tag sRGB photos) is recognised by a small
+//! probe of the transform and skipped. A damaged profile is not worth
+//! failing a request over: the pixels are then taken as sRGB.
+
+use image::{DynamicImage, ImageBuffer, RgbImage};
+use moxcms::{ColorProfile, DataColorSpace, Layout, TransformExecutor, TransformOptions};
+
+/// Points per channel of the probe that recognises sRGB-equivalent
+/// profiles: 9³ = 729 colours cover the cube's corners, edges and inside.
+const PROBE_STEPS: u32 = 9;
+
+/// Largest difference (in 8-bit steps) a probe colour may show for the
+/// profile to count as sRGB: rounding, nothing visible.
+const PROBE_TOLERANCE: u8 = 1;
+
+/// Converts an RGB(A) image tagged with `icc` to sRGB. 8- and 16-bit
+/// images keep their depth (16-bit PNGs keep their precision into the
+/// resampler); grey images, profiles of another colour space and broken
+/// profiles leave the pixels as they are.
+pub(crate) fn to_srgb(image: DynamicImage, icc: Option<&[u8]>) -> DynamicImage {
+    let Some(profile) = icc.and_then(rgb_profile) else {
+        return image;
+    };
+    let srgb = ColorProfile::new_srgb();
+    let options = TransformOptions::default();
+    if is_srgb_like(&profile, &srgb) {
+        return image;
+    }
+    match image {
+        DynamicImage::ImageRgb8(mut rgb) => {
+            if let Ok(transform) =
+                profile.create_transform_8bit(Layout::Rgb, &srgb, Layout::Rgb, options)
+            {
+                in_place(&*transform, &mut rgb);
+            }
+            DynamicImage::ImageRgb8(rgb)
+        }
+        DynamicImage::ImageRgba8(mut rgba) => {
+            if let Ok(transform) =
+                profile.create_transform_8bit(Layout::Rgba, &srgb, Layout::Rgba, options)
+            {
+                in_place(&*transform, &mut rgba);
+            }
+            DynamicImage::ImageRgba8(rgba)
+        }
+        DynamicImage::ImageRgb16(mut rgb) => {
+            if let Ok(transform) =
+                profile.create_transform_16bit(Layout::Rgb, &srgb, Layout::Rgb, options)
+            {
+                in_place(&*transform, &mut rgb);
+            }
+            DynamicImage::ImageRgb16(rgb)
+        }
+        DynamicImage::ImageRgba16(mut rgba) => {
+            if let Ok(transform) =
+                profile.create_transform_16bit(Layout::Rgba, &srgb, Layout::Rgba, options)
+            {
+                in_place(&*transform, &mut rgba);
+            }
+            DynamicImage::ImageRgba16(rgba)
+        }
+        other => other,
+    }
+}
+
+/// Converts decoded CMYK (4 bytes a pixel, 0 = no ink unless `inverted`)
+/// to sRGB. With an embedded CMYK profile the conversion is the profile's;
+/// without one there is no right answer, and the result is what browsers
+/// show for an untagged CMYK JPEG: each ink subtracts its share of light
+/// (`R = (1 − C)(1 − K)`).
+///
+/// `inverted` is the Adobe convention (Photoshop writes CMYK JPEGs with
+/// 255 = no ink and marks them with an `Adobe` APP14 segment).
+pub(crate) fn cmyk_to_srgb(
+    mut cmyk: Vec<u8>,
+    width: u32,
+    height: u32,
+    icc: Option<&[u8]>,
+    inverted: bool,
+) -> Option<RgbImage> {
+    if inverted {
+        cmyk.iter_mut().for_each(|value| *value = 255 - *value);
+    }
+    let mut rgb = vec![0u8; cmyk.len() / 4 * 3];
+    let transform = icc
+        .and_then(|icc| ColorProfile::new_from_slice(icc).ok())
+        .filter(|profile| profile.color_space == DataColorSpace::Cmyk)
+        .and_then(|profile| {
+            profile
+                .create_transform_8bit(
+                    Layout::Rgba,
+                    &ColorProfile::new_srgb(),
+                    Layout::Rgb,
+                    TransformOptions::default(),
+                )
+                .ok()
+        });
+    let converted = transform.is_some_and(|transform| transform.transform(&cmyk, &mut rgb).is_ok());
+    if !converted {
+        for (ink, out) in cmyk.chunks_exact(4).zip(rgb.chunks_exact_mut(3)) {
+            let white = 255 - u32::from(ink[3]);
+            for channel in 0..3 {
+                out[channel] = ((255 - u32::from(ink[channel])) * white / 255) as u8;
+            }
+        }
+    }
+    ImageBuffer::from_raw(width, height, rgb)
+}
+
+/// An RGB profile that parses, or `None`.
+fn rgb_profile(icc: &[u8]) -> Option<ColorProfile> {
+    ColorProfile::new_from_slice(icc)
+        .ok()
+        .filter(|profile| profile.color_space == DataColorSpace::Rgb)
+}
+
+/// Whether the profile maps every probe colour to itself in sRGB (within
+/// rounding): such images are left alone.
+fn is_srgb_like(profile: &ColorProfile, srgb: &ColorProfile) -> bool {
+    let Ok(transform) =
+        profile.create_transform_8bit(Layout::Rgb, srgb, Layout::Rgb, TransformOptions::default())
+    else {
+        // A transform that cannot be built cannot be applied either.
+        return true;
+    };
+    let step = 255 / (PROBE_STEPS - 1);
+    let probe: Vec<u8> = (0..PROBE_STEPS.pow(3))
+        .flat_map(|i| {
+            let level = |n: u32| ((n % PROBE_STEPS) * step).min(255) as u8;
+            [
+                level(i),
+                level(i / PROBE_STEPS),
+                level(i / PROBE_STEPS / PROBE_STEPS),
+            ]
+        })
+        .collect();
+    let mut out = vec![0u8; probe.len()];
+    if transform.transform(&probe, &mut out).is_err() {
+        return true;
+    }
+    probe
+        .iter()
+        .zip(&out)
+        .all(|(a, b)| a.abs_diff(*b) <= PROBE_TOLERANCE)
+}
+
+/// Runs a transform over an image buffer, through a copy of the source
+/// (moxcms transforms from one slice into another).
+fn in_place<P, T>(
+    transform: &(dyn TransformExecutor<T> + Send + Sync),
+    image: &mut ImageBuffer<P, Vec<T>>,
+) where
+    P: image::Pixel<Subpixel = T>,
+    T: Copy + Default,
+{
+    let source: Vec<T> = image.as_raw().clone();
+    // A failure leaves the pixels unconverted (they are still an image).
+    let _ = transform.transform(&source, image);
+}
