@@ -32,6 +32,7 @@ pub use codecs::sniff_format;
 pub use error::{Error, ErrorKind};
 pub use limits::Limits;
 pub use options::{parse, Fit, Gravity, OnError, Transform};
+pub use options::{Flip, Trim};
 pub use pipeline::{process, Control, Output};
 pub use policy::Policy;
 

@@ -7,12 +7,15 @@
 
 mod avif;
 mod decode;
+pub(crate) mod frames;
 mod gif;
+mod gif_frames;
 mod jpeg;
 mod png;
 mod sniff;
 mod turbo;
 mod webp;
+mod webp_frames;
 
 pub use sniff::sniff_format;
 
