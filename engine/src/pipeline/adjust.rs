@@ -42,7 +42,7 @@ fn tone_is_neutral(transform: &Transform) -> bool {
 }
 
 /// Applies every non-neutral adjustment; the layout is kept.
-pub(super) fn adjust(mut image: DynamicImage, transform: &Transform) -> DynamicImage {
+pub(crate) fn adjust(mut image: DynamicImage, transform: &Transform) -> DynamicImage {
     if !tone_is_neutral(transform) {
         let table = tone_table(transform.brightness, transform.contrast, transform.gamma);
         for_each_colour(&mut image, |value| *value = table[usize::from(*value)]);

@@ -6,7 +6,7 @@ use image::DynamicImage;
 use crate::Flip;
 
 /// Mirrors in place; nothing to do when neither direction is asked for.
-pub(super) fn flip(image: &mut DynamicImage, flip: Flip) {
+pub(crate) fn flip(image: &mut DynamicImage, flip: Flip) {
     let orientation = match (flip.horizontal, flip.vertical) {
         (false, false) => return,
         (true, false) => Orientation::FlipHorizontal,

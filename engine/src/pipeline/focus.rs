@@ -37,7 +37,7 @@ const SAMPLES_PER_SIDE: u32 = 8;
 
 /// The focal point for a `crop_w × crop_h` box (in the image's pixels)
 /// inside `region` of `image`, as fractions of the region.
-pub(super) fn focus(image: &DynamicImage, region: Region, crop_w: f64, crop_h: f64) -> Gravity {
+pub(crate) fn focus(image: &DynamicImage, region: Region, crop_w: f64, crop_h: f64) -> Gravity {
     let Some(grid) = Scores::measure(image, region) else {
         return Gravity::Center;
     };

@@ -11,16 +11,16 @@
 //! [`Control`], so a job whose client went away or whose time ran out stops
 //! at the next step instead of finishing work nobody will read.
 
-mod adjust;
+pub(crate) mod adjust;
 mod animate;
 mod bounds;
-mod flip;
-mod focus;
+pub(crate) mod flip;
+pub(crate) mod focus;
 mod orient;
 mod pad;
 mod pixels;
 pub(crate) mod resize;
-mod trim;
+pub(crate) mod trim;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;

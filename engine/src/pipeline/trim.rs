@@ -10,11 +10,11 @@ use crate::{Error, ErrorKind, Trim};
 
 /// How far (per channel, 0–255) a pixel may differ from the border colour
 /// and still count as border: enough for JPEG noise along a flat edge.
-pub(super) const BORDER_TOLERANCE: u8 = 24;
+pub(crate) const BORDER_TOLERANCE: u8 = 24;
 
 /// A whole-pixel region of an image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Region {
+pub(crate) struct Region {
     pub x: u32,
     pub y: u32,
     pub width: u32,
@@ -64,7 +64,7 @@ pub(super) fn edges(width: u32, height: u32, trim: Option<Trim>) -> Result<Regio
 /// The region inside a uniform border: the colour of the top-left pixel,
 /// each channel within `tolerance`, as long as whole rows and columns are
 /// made of it. An image that is nothing but border is kept whole.
-pub(super) fn border(image: &DynamicImage, tolerance: u8) -> Region {
+pub(crate) fn border(image: &DynamicImage, tolerance: u8) -> Region {
     let (width, height) = image.dimensions();
     let whole = Region::whole(width, height);
     if width == 0 || height == 0 {
