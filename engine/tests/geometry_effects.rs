@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use image::{DynamicImage, GenericImageView, ImageBuffer, Rgb, RgbImage};
+use image::{DynamicImage, ImageBuffer, Rgb, RgbImage};
 use image_engine::ErrorKind;
 
 /// Every pixel tells where it came from: red = x, green = y.
