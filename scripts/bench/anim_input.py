@@ -3,7 +3,9 @@
 real photograph panned across (so frames differ like video), 80 ms per
 frame, looping forever.
 
-    anim_input.py PHOTO OUT.gif
+    anim_input.py PHOTO OUT.gif [FRAMES SIDE STEP]
+
+(The demo's animated.gif is `anim_input.py photo-small.jpg animated.gif 12 200 16`.)
 """
 
 import sys
@@ -14,7 +16,10 @@ FRAMES, SIDE, STEP = 20, 500, 24
 
 
 def main():
+    global FRAMES, SIDE, STEP
     photo, out = sys.argv[1], sys.argv[2]
+    if len(sys.argv) == 6:
+        FRAMES, SIDE, STEP = (int(arg) for arg in sys.argv[3:6])
     image = pyvips.Image.thumbnail(photo, SIDE + FRAMES * STEP, height=SIDE, crop="centre")
     if image.bands == 1:
         image = image.colourspace("srgb")
