@@ -19,6 +19,7 @@
 #   NO_GD=1     skip building and measuring nginx's image_filter
 #   SOAK_SECONDS  length of the sustained-load memory run (default 300)
 #   NO_SOAK=1   skip it
+#   NO_ANIM=1   skip the animated GIF → WebP comparison with libvips
 #
 # Needs, besides the build's own packages (scripts/setup.sh): python3;
 # for the libvips column libvips-dev and pyvips (`pip install pyvips`); for
@@ -138,6 +139,34 @@ if python3 -c "import pyvips" >/dev/null 2>&1; then
     { echo; echo "## JPEG bytes and SSIM"; echo; cat "$WORK/bytes.md"; } >> bench/results.md
 else
     echo "bench: pyvips not found: the bytes-and-SSIM table is skipped" >&2
+fi
+
+# Animation: a 20-frame 500×500 GIF (a photo panned across) to a 200 px
+# animated WebP, against libvips loading every frame (n=-1). CPU time per
+# animation, median, one thread each, appended to the results.
+if [ -z "${NO_ANIM:-}" ] && python3 -c "import pyvips" 2>/dev/null &&
+    [ -f "$CORPUS/photo-2mp.jpg" ]; then
+    ANIM="$WORK/anim-20x500.gif"
+    python3 scripts/bench/anim_input.py "$CORPUS/photo-2mp.jpg" "$ANIM"
+    ENGINE_LINE=$("$ENGINE" "$ANIM" "width=200,format=webp,quality=85" --iterations "$ITERATIONS")
+    VIPS_LINE=$(VIPS_CONCURRENCY=1 python3 scripts/bench/vips_bench.py "$ANIM" 200 \
+        --format webp --quality 85 --all-pages --iterations "$ITERATIONS")
+    field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+    ENGINE_MS=$(field cpu_ms_median "$ENGINE_LINE")
+    VIPS_MS=$(field cpu_ms_median "$VIPS_LINE")
+    {
+        echo
+        echo "## Animation: 20-frame 500×500 GIF → 200 px animated WebP"
+        echo
+        echo "| | CPU ms per animation (median of $ITERATIONS) | output bytes |"
+        echo "|---|---|---|"
+        echo "| engine | $ENGINE_MS | $(field bytes "$ENGINE_LINE") |"
+        echo "| libvips $(field vips "$VIPS_LINE") (n=-1) | $VIPS_MS | $(field bytes "$VIPS_LINE") |"
+        echo
+        echo "Engine speed relative to libvips: $(python3 -c "print(f'{$VIPS_MS / $ENGINE_MS:.2f}×')")"
+    } >> bench/results.md
+else
+    echo "bench: pyvips or photo-2mp.jpg missing: the animation comparison is skipped" >&2
 fi
 
 # Steady memory under minutes of saturation, appended to the results.

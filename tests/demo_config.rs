@@ -42,6 +42,8 @@ fn demo_page_and_originals_are_served() {
         "transparent.png",
         "photo-adobergb.jpg",
         "photo-adobergb-untagged.jpg",
+        "animated.gif",
+        "framed.jpg",
     ] {
         nginx.get(&format!("/images/{name}")).assert_status(200);
     }
@@ -50,6 +52,31 @@ fn demo_page_and_originals_are_served() {
     json.assert_status(200);
     assert_eq!(json.content_type(), Some("application/json"));
     assert!(json.text().contains("\"width\":300"), "{}", json.describe());
+}
+
+#[test]
+fn every_transformed_image_on_the_demo_page_is_served() {
+    let nginx = Nginx::start_prepared(prepare);
+    let page = nginx.get("/").text();
+    let urls: Vec<&str> = page
+        .split("src=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|url| url.starts_with("/resize/"))
+        .collect();
+    assert!(urls.len() >= 20, "{urls:?}");
+    for url in urls {
+        let r = nginx.get(url);
+        r.assert_status(200);
+        r.image();
+    }
+    // The animated resize keeps its frames; the smart crop differs from
+    // the centre crop.
+    let animated = nginx.get("/resize/animated.gif?width=120&format=webp");
+    assert!(animated.body.windows(4).filter(|w| w == b"ANMF").count() > 1);
+    let auto = nginx.get("/resize/framed.jpg?width=160&height=200&fit=cover&gravity=auto");
+    let centre = nginx.get("/resize/framed.jpg?width=160&height=200&fit=cover");
+    assert_ne!(auto.body, centre.body);
 }
 
 #[test]

@@ -218,19 +218,34 @@ fn cover(src_w: u32, src_h: u32, w: u32, h: u32, gravity: Gravity) -> Plan {
     }
 }
 
-/// Positions a `crop_w × crop_h` box inside the source by gravity. A box of
-/// whole pixels gets a whole-pixel position so that a pure cut stays a copy
-/// instead of a half-pixel resample.
-fn place(src_w: u32, src_h: u32, crop_w: f64, crop_h: f64, gravity: Gravity) -> Rect {
-    let (gx, gy) = match gravity {
-        Gravity::Center => (0.5, 0.5),
+/// The point a gravity keeps in view, as fractions of the width and height.
+/// `auto` is resolved from the pixels by the pipeline before placing; on
+/// its own it means the centre.
+pub fn focal_point(gravity: Gravity) -> (f64, f64) {
+    match gravity {
+        Gravity::Center | Gravity::Auto => (0.5, 0.5),
         Gravity::Left => (0.0, 0.5),
         Gravity::Right => (1.0, 0.5),
         Gravity::Top => (0.5, 0.0),
         Gravity::Bottom => (0.5, 1.0),
-    };
-    let position = |free: f64, factor: f64, size: f64| {
-        let at = (free.max(0.0) * factor).max(0.0);
+        Gravity::TopLeft => (0.0, 0.0),
+        Gravity::TopRight => (1.0, 0.0),
+        Gravity::BottomLeft => (0.0, 1.0),
+        Gravity::BottomRight => (1.0, 1.0),
+        Gravity::Focus { x, y } => (x, y),
+    }
+}
+
+/// Positions a `crop_w × crop_h` box inside the source by gravity: centred
+/// on the focal point, pushed back inside the image where it would stick
+/// out (so `left` puts it against the left edge, `center` in the middle).
+/// A box of whole pixels gets a whole-pixel position so that a pure cut
+/// stays a copy instead of a half-pixel resample.
+fn place(src_w: u32, src_h: u32, crop_w: f64, crop_h: f64, gravity: Gravity) -> Rect {
+    let (fx, fy) = focal_point(gravity);
+    let position = |full: f64, focus: f64, size: f64| {
+        let free = (full - size).max(0.0);
+        let at = (focus * full - size / 2.0).clamp(0.0, free);
         if size.fract() == 0.0 {
             at.floor()
         } else {
@@ -238,10 +253,31 @@ fn place(src_w: u32, src_h: u32, crop_w: f64, crop_h: f64, gravity: Gravity) -> 
         }
     };
     Rect {
-        x: position(f64::from(src_w) - crop_w, gx, crop_w),
-        y: position(f64::from(src_h) - crop_h, gy, crop_h),
+        x: position(f64::from(src_w), fx, crop_w),
+        y: position(f64::from(src_h), fy, crop_h),
         width: crop_w,
         height: crop_h,
+    }
+}
+
+impl Plan {
+    /// The same plan with the kept box moved to be centred on `gravity`
+    /// inside a `src_w × src_h` source (same size, same output). Used once
+    /// the pixels have said where `gravity=auto` looks.
+    pub fn placed(&self, src_w: u32, src_h: u32, gravity: Gravity) -> Plan {
+        Plan {
+            crop: place(src_w, src_h, self.crop.width, self.crop.height, gravity),
+            ..*self
+        }
+    }
+
+    /// The same plan for a source that starts `(x, y)` pixels into a larger
+    /// image (what `trim` leaves): the kept box moves with it.
+    pub fn offset_by(&self, x: f64, y: f64) -> Plan {
+        let mut plan = *self;
+        plan.crop.x += x;
+        plan.crop.y += y;
+        plan
     }
 }
 

@@ -45,6 +45,7 @@ pub use limits::Limits;
 pub use options::{
     parse, Bound, Compression, Fit, Gravity, MetadataMode, OnError, Slot, Template, Transform,
 };
+pub use options::{Flip, Trim};
 pub use pipeline::{process, Control, Output};
 pub use policy::Policy;
 

@@ -32,3 +32,26 @@ pub fn resize(image: DynamicImage, width: u32, height: u32) -> Result<DynamicIma
 pub fn encode(image: &DynamicImage, format: ImageFormat, quality: u8) -> Result<Vec<u8>, Error> {
     codecs::encode(image, format, quality)
 }
+
+/// `trim=border`: the region inside a uniform border, as
+/// (x, y, width, height).
+pub fn trim_border(image: &DynamicImage) -> (u32, u32, u32, u32) {
+    let region = pipeline::trim::border(image, pipeline::trim::BORDER_TOLERANCE);
+    (region.x, region.y, region.width, region.height)
+}
+
+/// `flip`, in place.
+pub fn flip(image: &mut DynamicImage, flip: crate::Flip) {
+    pipeline::flip::flip(image, flip);
+}
+
+/// `gravity=auto`: the focal point for a `crop_w × crop_h` box.
+pub fn focus(image: &DynamicImage, crop_w: f64, crop_h: f64) -> Gravity {
+    let region = pipeline::trim::Region::whole(image.width(), image.height());
+    pipeline::focus::focus(image, region, crop_w, crop_h)
+}
+
+/// The adjustments of `transform` (blur, sharpen, brightness, …).
+pub fn adjust(image: DynamicImage, transform: &crate::Transform) -> DynamicImage {
+    pipeline::adjust::adjust(image, transform)
+}

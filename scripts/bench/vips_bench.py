@@ -33,6 +33,11 @@ def main():
     parser.add_argument("--quality", type=int, default=80)
     parser.add_argument("--iterations", "-n", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument(
+        "--all-pages",
+        action="store_true",
+        help="load every frame of an animation (n=-1) and keep it animated",
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("VIPS_CONCURRENCY", "1")
@@ -51,12 +56,17 @@ def main():
         "avif": ".avif[Q={q},strip,effort=0]",
     }[args.format].format(q=args.quality)
     options = {}
+    if args.all_pages:
+        options["option_string"] = "n=-1"
     if args.height:
         options["height"] = args.height
 
     def once():
         image = pyvips.Image.thumbnail_buffer(data, args.width, **options)
-        return image.write_to_buffer(suffix), image.width, image.height
+        height = image.height
+        if args.all_pages:
+            height = image.get("page-height")
+        return image.write_to_buffer(suffix), image.width, height
 
     for _ in range(args.warmup):
         once()

@@ -150,7 +150,7 @@ fn image_format(format: ImageFormat) -> image::ImageFormat {
     }
 }
 
-fn decoder_limits(limits: &Limits) -> image::Limits {
+pub(super) fn decoder_limits(limits: &Limits) -> image::Limits {
     let mut decoder = image::Limits::default();
     decoder.max_image_width = Some(limits.max_side);
     decoder.max_image_height = Some(limits.max_side);
@@ -166,7 +166,7 @@ fn decoder_limits(limits: &Limits) -> image::Limits {
 /// Sorts the decoder's failure into the catalogue: limits are the pixel
 /// limit's business, unsupported features are an unsupported format, and
 /// anything else means the data is bad.
-fn decode_error(err: ImageError) -> Error {
+pub(super) fn decode_error(err: ImageError) -> Error {
     match err {
         ImageError::Limits(limit) => Error::new(
             ErrorKind::TooManyPixels,

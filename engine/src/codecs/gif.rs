@@ -4,7 +4,7 @@
 use image::codecs::gif::GifEncoder;
 use image::{DynamicImage, ExtendedColorType};
 
-use super::{corrupt, encode_error, le16, Header};
+use super::{corrupt, encode_error, frames::Repeat, le16, Header};
 use crate::{Error, ImageFormat};
 
 /// Colour quantisation effort, 1 (best) to 30 (fastest). 10 is the `gif`
@@ -26,6 +26,23 @@ pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
 /// decompressing anything. A truncated file counts the frames seen so far;
 /// decoding reports the damage later.
 fn count_frames(bytes: &[u8]) -> u32 {
+    scan(bytes).0
+}
+
+/// How many times the animation plays: the NETSCAPE2.0 (or ANIMEXTS1.0)
+/// application extension counts repeats after the first play, 0 meaning
+/// forever; without it an animation plays once.
+pub(super) fn repeat(bytes: &[u8]) -> Repeat {
+    match scan(bytes).1 {
+        None => Repeat::Plays(1),
+        Some(0) => Repeat::Forever,
+        Some(repeats) => Repeat::Plays(u32::from(repeats) + 1),
+    }
+}
+
+/// Walks the block structure: the number of frames, and the loop count of
+/// the first looping extension.
+fn scan(bytes: &[u8]) -> (u32, Option<u16>) {
     /// Skips a chain of sub-blocks (length byte, data, …, zero terminator).
     fn skip_sub_blocks(bytes: &[u8], mut pos: usize) -> Option<usize> {
         loop {
@@ -45,9 +62,23 @@ fn count_frames(bytes: &[u8]) -> u32 {
             0
         }
     }
+    /// The loop count of an application extension whose sub-blocks start
+    /// at `pos`: an 11-byte identifier, then `1, count (LE16)`.
+    fn loop_count(bytes: &[u8], pos: usize) -> Option<u16> {
+        let identifier = bytes.get(pos..pos + 12)?;
+        if identifier[0] != 11 || !matches!(&identifier[1..], b"NETSCAPE2.0" | b"ANIMEXTS1.0") {
+            return None;
+        }
+        let data = pos + 12;
+        if bytes.get(data..data + 2)? != [3, 1] {
+            return None;
+        }
+        le16(bytes, data + 2)
+    }
 
+    let mut repeats = None;
     let Some(&screen_flags) = bytes.get(10) else {
-        return 0;
+        return (0, repeats);
     };
     let mut pos = 13 + color_table(screen_flags);
     let mut frames = 0u32;
@@ -58,18 +89,23 @@ fn count_frames(bytes: &[u8]) -> u32 {
             Some(0x2C) => {
                 frames = frames.saturating_add(1);
                 let Some(&flags) = bytes.get(pos + 9) else {
-                    return frames;
+                    return (frames, repeats);
                 };
                 pos += 10 + color_table(flags) + 1;
             }
             // Extension: introducer, label, sub-blocks.
-            Some(0x21) => pos += 2,
+            Some(0x21) => {
+                if bytes.get(pos + 1) == Some(&0xFF) && repeats.is_none() {
+                    repeats = loop_count(bytes, pos + 2);
+                }
+                pos += 2;
+            }
             // Trailer, end of data or garbage.
-            _ => return frames,
+            _ => return (frames, repeats),
         }
         match skip_sub_blocks(bytes, pos) {
             Some(next) => pos = next,
-            None => return frames,
+            None => return (frames, repeats),
         }
     }
 }
@@ -136,5 +172,24 @@ mod tests {
         // The second image descriptor starts at byte 42.
         assert_eq!(count_frames(&gif[..42]), 1);
         assert_eq!(count_frames(&gif[..43]), 2);
+    }
+
+    #[test]
+    fn loop_count_from_the_netscape_extension() {
+        assert_eq!(repeat(&two_frames()), Repeat::Plays(1));
+        let with_loop = |count: u16| {
+            let mut gif = two_frames();
+            let mut extension = vec![0x21, 0xFF, 11];
+            extension.extend_from_slice(b"NETSCAPE2.0");
+            extension.extend_from_slice(&[3, 1]);
+            extension.extend_from_slice(&count.to_le_bytes());
+            extension.push(0);
+            // After the header, screen descriptor and colour table.
+            gif.splice(19..19, extension);
+            gif
+        };
+        assert_eq!(repeat(&with_loop(0)), Repeat::Forever);
+        assert_eq!(repeat(&with_loop(2)), Repeat::Plays(3));
+        assert_eq!(header(&with_loop(2)).expect("header").frames, 2);
     }
 }

@@ -10,7 +10,9 @@ mod bmp;
 mod dc_baseline;
 mod decode;
 mod exif;
+pub(crate) mod frames;
 mod gif;
+mod gif_frames;
 mod ico;
 mod jpeg;
 mod jpeg_bits;
@@ -24,6 +26,7 @@ mod sniff;
 mod tiff;
 mod turbo;
 mod webp;
+mod webp_frames;
 
 pub use sniff::sniff_format;
 

@@ -4,7 +4,7 @@
 
 use image::DynamicImage;
 
-use super::{corrupt, encode_error, le16, le24, le32, Header};
+use super::{corrupt, encode_error, frames::Repeat, le16, le24, le32, Header};
 use crate::{Error, ImageFormat};
 
 /// `RIFF` size `WEBP`, then the first chunk's header.
@@ -83,6 +83,28 @@ fn count_frames(bytes: &[u8]) -> u32 {
         };
     }
     frames
+}
+
+/// How many times the animation plays, from the ANIM chunk (background
+/// colour, then a 16-bit loop count, 0 meaning forever). A file without
+/// one is not an animation and plays once.
+pub(super) fn repeat(bytes: &[u8]) -> Repeat {
+    let mut pos = FIRST_CHUNK;
+    while let (Some(fourcc), Some(size)) = (bytes.get(pos..pos + 4), le32(bytes, pos + 4)) {
+        if fourcc == b"ANIM" {
+            return match le16(bytes, pos + CHUNK_HEADER + 4) {
+                Some(0) => Repeat::Forever,
+                Some(plays) => Repeat::Plays(u32::from(plays)),
+                None => Repeat::Plays(1),
+            };
+        }
+        let padded = (size as usize).saturating_add(size as usize & 1);
+        pos = match pos.checked_add(CHUNK_HEADER + padded) {
+            Some(next) => next,
+            None => break,
+        };
+    }
+    Repeat::Plays(1)
 }
 
 /// Lossy at `quality`; alpha is kept (libwebp compresses it losslessly).
@@ -172,6 +194,11 @@ mod tests {
         ]);
         let header = header(&file).expect("header");
         assert_eq!((header.width, header.height, header.frames), (10, 10, 3));
+        assert_eq!(repeat(&file), Repeat::Forever);
+        let vp8x = vec![ANIMATION_FLAG, 0, 0, 0, 9, 0, 0, 9, 0, 0];
+        let twice = riff(&[(b"VP8X", vp8x), (b"ANIM", vec![0, 0, 0, 0, 2, 0])]);
+        assert_eq!(repeat(&twice), Repeat::Plays(2));
+        assert_eq!(repeat(&twice[..30]), Repeat::Plays(1));
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub enum Fit {
 }
 
 /// Which part of the image `cover`/`crop` keep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum Gravity {
     #[default]
     Center,
@@ -36,6 +36,40 @@ pub enum Gravity {
     Right,
     Top,
     Bottom,
+    TopLeft,
+    TopRight,
+    BottomLeft,
+    BottomRight,
+    /// The most salient part of the image (see `pipeline/focus.rs`).
+    Auto,
+    /// A focal point, as fractions of the width and height (0.0–1.0): the
+    /// crop is centred on it as far as the image allows.
+    Focus {
+        x: f64,
+        y: f64,
+    },
+}
+
+/// What `trim` cuts away before anything else happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trim {
+    /// Pixels removed from each side of the (upright) original.
+    Edges {
+        top: u32,
+        right: u32,
+        bottom: u32,
+        left: u32,
+    },
+    /// A uniform border (the colour of the top-left pixel, within a
+    /// tolerance), detected on the image.
+    Border,
+}
+
+/// Mirroring before rotation (`flip=h|v|hv`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Flip {
+    pub horizontal: bool,
+    pub vertical: bool,
 }
 
 /// What to do when the transformation fails.
@@ -100,6 +134,22 @@ pub struct Transform {
     pub explicit_quality: bool,
     pub metadata: MetadataMode,
     pub compression: Compression,
+    /// Keep every frame of an animation (`anim=true`, the default), or
+    /// only the first.
+    pub anim: bool,
+    pub trim: Option<Trim>,
+    pub flip: Flip,
+    /// Gaussian blur radius, 0 (none) or 1–250.
+    pub blur: f64,
+    /// Unsharp-mask strength, 0 (none) to 10.
+    pub sharpen: f64,
+    /// Factors where 1 changes nothing (Cloudflare's scales): brightness
+    /// and contrast multiply, gamma brightens above 1 and darkens below,
+    /// saturation 0 is grey and 2 doubles it.
+    pub brightness: f64,
+    pub contrast: f64,
+    pub gamma: f64,
+    pub saturation: f64,
 }
 
 impl Default for Transform {
@@ -119,6 +169,15 @@ impl Default for Transform {
             explicit_quality: false,
             metadata: MetadataMode::default(),
             compression: Compression::default(),
+            anim: true,
+            trim: None,
+            flip: Flip::default(),
+            blur: 0.0,
+            sharpen: 0.0,
+            brightness: 1.0,
+            contrast: 1.0,
+            gamma: 1.0,
+            saturation: 1.0,
         }
     }
 }
@@ -126,6 +185,19 @@ impl Default for Transform {
 /// Largest `width`/`height`, also the cap after `dpr` is applied
 /// (Cloudflare's per-side limit).
 pub const MAX_SIDE: u32 = 12_000;
+
+/// Largest `trim` of one side; the image left must still have pixels,
+/// which is checked against the actual size.
+pub const MAX_TRIM: u32 = 100_000;
+
+/// Largest `blur` radius (Cloudflare's).
+pub const MAX_BLUR: f64 = 250.0;
+
+/// Largest `sharpen` strength (Cloudflare's).
+pub const MAX_SHARPEN: f64 = 10.0;
+
+/// Largest `brightness`, `contrast`, `gamma` and `saturation` factor.
+pub const MAX_FACTOR: f64 = 10.0;
 
 /// Longest piece of a user's value quoted back in an error message: enough
 /// to recognise it, not enough to turn error bodies into an echo service.
@@ -220,6 +292,16 @@ impl Builder {
             "onerror" => transform.onerror = option.onerror()?,
             "metadata" => transform.metadata = option.metadata()?,
             "compression" => transform.compression = option.compression()?,
+            "anim" => transform.anim = option.boolean()?,
+            "trim" => transform.trim = option.trim()?,
+            "flip" => transform.flip = option.flip()?,
+            "blur" => transform.blur = option.zero_or_decimal(1.0, MAX_BLUR)?,
+            "sharpen" => transform.sharpen = option.decimal(0.0, MAX_SHARPEN)?,
+            // 0 means "no change" for these three, as at Cloudflare.
+            "brightness" => transform.brightness = option.factor()?,
+            "contrast" => transform.contrast = option.factor()?,
+            "gamma" => transform.gamma = option.factor()?,
+            "saturation" => transform.saturation = option.decimal(0.0, MAX_FACTOR)?,
             // A row of OPTION_NAMES without an arm; a test keeps this unused.
             _ => return Err(invalid(format!("unknown option {}", quote(key)))),
         }
@@ -266,6 +348,15 @@ pub const OPTION_NAMES: &[(&str, &[&str])] = &[
     ("onerror", &[]),
     ("metadata", &[]),
     ("compression", &[]),
+    ("anim", &[]),
+    ("trim", &[]),
+    ("flip", &[]),
+    ("blur", &[]),
+    ("sharpen", &[]),
+    ("brightness", &[]),
+    ("contrast", &[]),
+    ("gamma", &[]),
+    ("saturation", &[]),
 ];
 
 /// The canonical name of an option or alias, case-insensitively

@@ -117,7 +117,7 @@ fn every_fit() {
 fn every_gravity() {
     for (value, gravity) in [
         ("center", Gravity::Center),
-        ("auto", Gravity::Center),
+        ("auto", Gravity::Auto),
         ("left", Gravity::Left),
         ("right", Gravity::Right),
         ("top", Gravity::Top),
@@ -280,8 +280,14 @@ fn keyword_options_refuse_unknown_values() {
             "fit=scale_down",
             "scale-down, contain, cover, crop, pad or squeeze",
         ),
-        ("gravity=middle", "center, auto, left, right, top or bottom"),
-        ("g=0.5x0.5", "center, auto, left, right, top or bottom"),
+        (
+            "gravity=middle",
+            "bottom-right or a focal point XxY (fractions 0 to 1, like 0.5x0.3)",
+        ),
+        (
+            "g=2x0.5",
+            "bottom-right or a focal point XxY (fractions 0 to 1, like 0.5x0.3)",
+        ),
         (
             "format=heic",
             "auto, jpeg, baseline-jpeg, png, gif, webp, avif or json",
@@ -324,7 +330,7 @@ fn background_refuses_malformed_colours() {
 fn unknown_keys_are_refused_even_with_an_empty_value() {
     assert_eq!(err("foo=1"), "unknown option \"foo\"");
     assert_eq!(err("foo="), "unknown option \"foo\"");
-    assert_eq!(err("width=10,anim=false"), "unknown option \"anim\"");
+    assert_eq!(err("width=10,fade=false"), "unknown option \"fade\"");
     assert_eq!(err("=5"), "option \"=5\" has no name");
 }
 
@@ -425,4 +431,120 @@ fn jpeg_is_progressive_unless_baseline_is_asked_for() {
     assert!(!baseline.progressive);
     assert_eq!(ok("format=json").format, Some(ImageFormat::Json));
     assert!(err("format=tiff").contains("baseline-jpeg"));
+}
+
+#[test]
+fn corner_gravities_and_focal_points() {
+    for (value, gravity) in [
+        ("top-left", Gravity::TopLeft),
+        ("left-top", Gravity::TopLeft),
+        ("top-right", Gravity::TopRight),
+        ("bottom-left", Gravity::BottomLeft),
+        ("Bottom-Right", Gravity::BottomRight),
+        ("0.25x0.75", Gravity::Focus { x: 0.25, y: 0.75 }),
+        ("0x1", Gravity::Focus { x: 0.0, y: 1.0 }),
+        (".5x.5", Gravity::Focus { x: 0.5, y: 0.5 }),
+    ] {
+        assert_eq!(ok(&format!("gravity={value}")).gravity, gravity, "{value}");
+    }
+    for value in [
+        "1.5x0.5",
+        "0.5",
+        "0.5x",
+        "x0.5",
+        "-0.1x0.5",
+        "0.5x0.5x0.5",
+        "middle",
+    ] {
+        let message = err(&format!("gravity={value}"));
+        assert!(message.contains("focal point XxY"), "{value}: {message}");
+    }
+}
+
+#[test]
+fn anim_trim_and_flip() {
+    assert!(ok("").anim);
+    assert!(!ok("anim=false").anim);
+    assert!(ok("anim=true").anim);
+    assert!(err("anim=maybe").contains("true or false"));
+
+    assert_eq!(ok("").trim, None);
+    assert_eq!(
+        ok("trim=20;30;40;50").trim,
+        Some(Trim::Edges {
+            top: 20,
+            right: 30,
+            bottom: 40,
+            left: 50
+        })
+    );
+    assert_eq!(ok("trim=border").trim, Some(Trim::Border));
+    assert_eq!(ok("trim=0;0;0;0").trim, None);
+    for value in [
+        "1;2;3",
+        "1;2;3;4;5",
+        "a;b;c;d",
+        "-1;0;0;0",
+        "1.5;0;0;0",
+        "100001;0;0;0",
+    ] {
+        let message = err(&format!("trim={value}"));
+        assert!(
+            message.contains("top;right;bottom;left"),
+            "{value}: {message}"
+        );
+    }
+
+    for (value, horizontal, vertical) in
+        [("h", true, false), ("v", false, true), ("hv", true, true)]
+    {
+        assert_eq!(
+            ok(&format!("flip={value}")).flip,
+            Flip {
+                horizontal,
+                vertical
+            }
+        );
+    }
+    assert_eq!(ok("").flip, Flip::default());
+    assert!(err("flip=x").contains("h, v or hv"));
+}
+
+#[test]
+fn adjustments_use_cloudflare_scales() {
+    let t = ok("blur=50,sharpen=2.5,brightness=1.5,contrast=0.5,gamma=2,saturation=0");
+    assert_eq!(
+        (
+            t.blur,
+            t.sharpen,
+            t.brightness,
+            t.contrast,
+            t.gamma,
+            t.saturation
+        ),
+        (50.0, 2.5, 1.5, 0.5, 2.0, 0.0)
+    );
+    // Neutral by default; 0 means "no change" for brightness, contrast and
+    // gamma, and is greyscale for saturation.
+    let neutral = ok("brightness=0,contrast=0,gamma=0");
+    assert_eq!(
+        (neutral.brightness, neutral.contrast, neutral.gamma),
+        (1.0, 1.0, 1.0)
+    );
+    let t = ok("");
+    assert_eq!((t.blur, t.sharpen, t.saturation), (0.0, 0.0, 1.0));
+    assert_eq!(ok("blur=0").blur, 0.0);
+    assert_eq!(ok("blur=250").blur, 250.0);
+    for (option, expected) in [
+        ("blur=0.5", "0 or a number from 1 to 250"),
+        ("blur=251", "0 or a number from 1 to 250"),
+        ("sharpen=11", "a number from 0 to 10"),
+        ("brightness=-1", "a number from 0 to 10"),
+        ("contrast=10.5", "a number from 0 to 10"),
+        ("gamma=1e2", "a number from 0 to 10"),
+        ("saturation=inf", "a number from 0 to 10"),
+    ] {
+        let message = err(option);
+        assert!(message.contains(expected), "{option}: {message}");
+    }
 }

@@ -1,7 +1,10 @@
 //! Reading one option's value: integers, decimals, keywords, colours. Each
 //! refusal names the option and what it expected.
 
-use super::{format_from_name, invalid, quote, Compression, Fit, Gravity, MetadataMode, OnError};
+use super::{
+    format_from_name, invalid, quote, Compression, Fit, Flip, Gravity, MetadataMode, OnError, Trim,
+    MAX_FACTOR,
+};
 use crate::{Error, ImageFormat};
 
 /// One `key=value` pair, kept together so every error names both.
@@ -65,15 +68,101 @@ impl Pair<'_> {
     }
 
     pub fn gravity(&self) -> Result<Gravity, Error> {
+        const EXPECTED: &str = "auto, center, left, right, top, bottom, top-left, top-right, \
+             bottom-left, bottom-right or a focal point XxY (fractions 0 to 1, like 0.5x0.3)";
         Ok(match self.keyword().as_str() {
-            // Cloudflare's `auto` picks a focal point; without saliency
-            // detection the centre is the honest equivalent.
-            "center" | "auto" => Gravity::Center,
+            "auto" => Gravity::Auto,
+            "center" | "centre" => Gravity::Center,
             "left" => Gravity::Left,
             "right" => Gravity::Right,
             "top" => Gravity::Top,
             "bottom" => Gravity::Bottom,
-            _ => return Err(self.error("center, auto, left, right, top or bottom")),
+            "top-left" | "left-top" => Gravity::TopLeft,
+            "top-right" | "right-top" => Gravity::TopRight,
+            "bottom-left" | "left-bottom" => Gravity::BottomLeft,
+            "bottom-right" | "right-bottom" => Gravity::BottomRight,
+            point => {
+                let (x, y) = point.split_once('x').ok_or_else(|| self.error(EXPECTED))?;
+                let fraction = |value: &str| {
+                    Pair {
+                        key: self.key,
+                        value,
+                    }
+                    .decimal(0.0, 1.0)
+                    .map_err(|_| self.error(EXPECTED))
+                };
+                Gravity::Focus {
+                    x: fraction(x)?,
+                    y: fraction(y)?,
+                }
+            }
+        })
+    }
+
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`).
+    pub fn boolean(&self) -> Result<bool, Error> {
+        match self.keyword().as_str() {
+            "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" => Ok(false),
+            _ => Err(self.error("true or false")),
+        }
+    }
+
+    /// `0` (off), or a number from `min` to `max`.
+    pub fn zero_or_decimal(&self, min: f64, max: f64) -> Result<f64, Error> {
+        match self.decimal(0.0, max) {
+            Ok(n) if n == 0.0 || n >= min => Ok(n),
+            _ => Err(self.error(&format!("0 or a number from {min} to {max}"))),
+        }
+    }
+
+    /// A factor where 1 changes nothing and 0 means "no change" too.
+    pub fn factor(&self) -> Result<f64, Error> {
+        let n = self.decimal(0.0, MAX_FACTOR)?;
+        Ok(if n == 0.0 { 1.0 } else { n })
+    }
+
+    /// `top;right;bottom;left` in pixels (CSS order, as Cloudflare), or
+    /// `border`. `0;0;0;0` is no trim at all.
+    pub fn trim(&self) -> Result<Option<Trim>, Error> {
+        const EXPECTED: &str = "border or four pixel counts top;right;bottom;left";
+        if self.keyword() == "border" {
+            return Ok(Some(Trim::Border));
+        }
+        let sides: Vec<&str> = self.value.split(';').map(str::trim).collect();
+        let [top, right, bottom, left] = sides[..] else {
+            return Err(self.error(EXPECTED));
+        };
+        let side = |value: &str| {
+            Pair {
+                key: self.key,
+                value,
+            }
+            .integer(0, super::MAX_TRIM)
+            .map_err(|_| self.error(EXPECTED))
+        };
+        let (top, right, bottom, left) = (side(top)?, side(right)?, side(bottom)?, side(left)?);
+        if top == 0 && right == 0 && bottom == 0 && left == 0 {
+            return Ok(None);
+        }
+        Ok(Some(Trim::Edges {
+            top,
+            right,
+            bottom,
+            left,
+        }))
+    }
+
+    pub fn flip(&self) -> Result<Flip, Error> {
+        let (horizontal, vertical) = match self.keyword().as_str() {
+            "h" => (true, false),
+            "v" => (false, true),
+            "hv" | "vh" => (true, true),
+            _ => return Err(self.error("h, v or hv")),
+        };
+        Ok(Flip {
+            horizontal,
+            vertical,
         })
     }
 

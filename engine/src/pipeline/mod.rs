@@ -1,5 +1,7 @@
-//! header → plan → decode → colour → orient → resize → pad → rotate →
-//! encode (→ metadata).
+//! header → plan → decode → colour → orient → trim → place (auto gravity)
+//! → resize → adjust → pad → flip → rotate → encode (→ metadata).
+//! Animations (`animate`) run every frame through the same steps after
+//! `orient`.
 //!
 //! JPEGs are decoded at 1/2, 1/4 or 1/8 scale when the output is at least
 //! that much smaller (libjpeg-turbo's DCT scaling), so the Lanczos3 pass
@@ -10,23 +12,31 @@
 //! [`Control`], so a job whose client went away or whose time ran out stops
 //! at the next step instead of finishing work nobody will read.
 
+pub(crate) mod adjust;
+mod animate;
 mod bounds;
+pub(crate) mod flip;
+pub(crate) mod focus;
 mod orient;
 mod pad;
 mod pixels;
 pub(crate) mod resize;
+pub(crate) mod trim;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use image::metadata::Orientation;
+use image::DynamicImage;
 
 use crate::codecs::{Encoding, Metadata};
+use crate::geometry::Plan;
 use crate::json::Description;
 use crate::{
-    codecs, colour, geometry, Compression, Error, ErrorKind, ImageFormat, Limits, MetadataMode,
-    Transform,
+    codecs, colour, geometry, Compression, Error, ErrorKind, Gravity, ImageFormat, Limits,
+    MetadataMode, Transform, Trim,
 };
+use trim::Region;
 
 /// How the caller can stop a running job: a flag set when the client goes
 /// away, and a deadline (`image_timeout`).
@@ -91,7 +101,8 @@ pub fn process(
     control: &Control<'_>,
 ) -> Result<Output, Error> {
     control.check()?;
-    let rotation = orient::rotation(transform.rotate)?;
+    // An impossible rotation is refused before anything is read.
+    orient::rotation(transform.rotate)?;
 
     // Size first, from the header alone: a decompression bomb is refused
     // before the decoder allocates anything.
@@ -101,6 +112,15 @@ pub fn process(
     if transform.format == Some(ImageFormat::Json) {
         return describe(input, original_format, &header, transform, limits);
     }
+    // The format planned before decoding; a transparent image whose
+    // original format cannot be written may still become PNG (see below).
+    let format = match transform.format {
+        Some(format) if format.is_output() => format,
+        _ => default_output(original_format, false),
+    };
+    if header.frames > 1 && transform.anim && codecs::frames::animates(format) {
+        return animate::animate(input, original_format, format, transform, limits, control);
+    }
     let mut source = codecs::open(input, original_format, limits)?;
     let (original_width, original_height) = source.dimensions();
     // The decoder's view wins if it differs from the header walk.
@@ -109,51 +129,32 @@ pub fn process(
     let metadata = source.metadata(input);
     control.check()?;
 
-    // The plan works on the upright image at full size, and is made before
-    // decoding: the output limits are checked first, and the decoder learns
-    // how much smaller the output will be.
+    // The plan works on the upright image at full size (less what `trim`
+    // cuts), and is made before decoding: the output limits are checked
+    // first, and the decoder learns how much smaller the output will be.
     let upright = if swaps_sides(orientation) {
         (original_height, original_width)
     } else {
         (original_width, original_height)
     };
-    let plan = geometry::plan(
-        upright.0,
-        upright.1,
-        transform.width,
-        transform.height,
-        transform.fit,
-        transform.gravity,
-    );
-    // The canvas is the largest thing the plan makes (it holds the resized
-    // image), and enlarging modes can make it far larger than the source.
-    bounds::check_output(plan.canvas.0, plan.canvas.1, limits)?;
-    let planned = match transform.format {
-        Some(format) if format.is_output() => format,
-        _ => default_output(original_format, false),
+    let region = trim::edges(upright.0, upright.1, transform.trim)?;
+    let plan = plan_for(region, transform, format, limits)?;
+    // A border is found on the pixels: it must see them at full size.
+    let reduction = if transform.trim == Some(Trim::Border) {
+        1.0
+    } else {
+        plan.reduction()
     };
-    codecs::check_size(planned, plan.canvas.0, plan.canvas.1)?;
 
-    let (image, shrunk) = source.decode(plan.reduction())?;
+    let (image, shrunk) = source.decode(reduction)?;
     control.check()?;
 
     // Colour first, on the fewest pixels the decoder could give: after
     // shrink-on-load, before resampling (which should mix final colours).
     let mut image = colour::to_srgb(pixels::to_working(image), metadata.icc.as_deref());
     image.apply_orientation(orientation);
-    // A decoder that shrank while decoding hands over fewer pixels: the
-    // same plan, in the decoded image's coordinates.
-    let plan = plan.shrunk_by(shrunk, (image.width(), image.height()));
-    if plan.needs_resize(image.width(), image.height()) {
-        image = resize::resize(image, &plan)?;
-        control.check()?;
-    }
-    let mut image = pixels::to_8bit(image);
-
-    if plan.is_padded() {
-        image = pad::pad(&image, plan.canvas, plan.offset, transform.background);
-    }
-    image.apply_orientation(rotation);
+    let plan = locate(&image, plan, region, shrunk, transform, format, limits)?;
+    let mut image = render(image, &plan, transform, control)?;
 
     let format = match transform.format {
         Some(format) => format,
@@ -185,6 +186,112 @@ pub fn process(
     })
 }
 
+/// The plan for a source region, with the output limits checked.
+fn plan_for(
+    region: Region,
+    transform: &Transform,
+    format: ImageFormat,
+    limits: &Limits,
+) -> Result<Plan, Error> {
+    let plan = geometry::plan(
+        region.width,
+        region.height,
+        transform.width,
+        transform.height,
+        transform.fit,
+        transform.gravity,
+    );
+    // The canvas is the largest thing the plan makes (it holds the resized
+    // image), and enlarging modes can make it far larger than the source.
+    bounds::check_output(plan.canvas.0, plan.canvas.1, limits)?;
+    codecs::check_size(format, plan.canvas.0, plan.canvas.1)?;
+    Ok(plan)
+}
+
+/// Turns a plan made on the full-size `region` into one for the decoded
+/// image: shrunk with it, moved into the trimmed region (a border trim is
+/// found and planned for here), and with `gravity=auto` placed where the
+/// pixels say.
+fn locate(
+    image: &DynamicImage,
+    plan: Plan,
+    region: Region,
+    shrunk: u32,
+    transform: &Transform,
+    format: ImageFormat,
+    limits: &Limits,
+) -> Result<Plan, Error> {
+    let (region, plan) = if transform.trim == Some(Trim::Border) {
+        // Decoded at full size (see `process`), so no shrink to follow.
+        let region = trim::border(image, trim::BORDER_TOLERANCE);
+        (region, plan_for(region, transform, format, limits)?)
+    } else {
+        let scale = f64::from(shrunk.max(1));
+        let (width, height) = (image.width(), image.height());
+        let shrunk_region = Region {
+            x: (f64::from(region.x) / scale).floor() as u32,
+            y: (f64::from(region.y) / scale).floor() as u32,
+            width: ((f64::from(region.width) / scale).ceil() as u32).clamp(1, width),
+            height: ((f64::from(region.height) / scale).ceil() as u32).clamp(1, height),
+        };
+        let plan = plan.shrunk_by(shrunk, (shrunk_region.width, shrunk_region.height));
+        (shrunk_region, plan)
+    };
+    let plan = if transform.gravity == Gravity::Auto {
+        // The saliency scores read 8-bit pixels; a deep image (16-bit PNG)
+        // is looked at through an 8-bit copy.
+        let narrowed;
+        let view = if is_8bit(image) {
+            image
+        } else {
+            narrowed = pixels::to_8bit(image.clone());
+            &narrowed
+        };
+        let point = focus::focus(view, region, plan.crop.width, plan.crop.height);
+        plan.placed(region.width, region.height, point)
+    } else {
+        plan
+    };
+    Ok(plan.offset_by(f64::from(region.x), f64::from(region.y)))
+}
+
+/// The steps every frame goes through once decoded and upright: resize
+/// (which also cuts the trim and the crop), adjust, pad, flip, rotate.
+fn render(
+    mut image: DynamicImage,
+    plan: &Plan,
+    transform: &Transform,
+    control: &Control<'_>,
+) -> Result<DynamicImage, Error> {
+    if plan.needs_resize(image.width(), image.height()) {
+        image = resize::resize(image, plan)?;
+        control.check()?;
+    }
+    // Resampling kept a deep image's precision; everything after it works
+    // on 8 bits, as every output format is written with 8 bits anyway.
+    let mut image = pixels::to_8bit(image);
+    if !adjust::is_neutral(transform) {
+        image = adjust::adjust(image, transform);
+        control.check()?;
+    }
+    if plan.is_padded() {
+        image = pad::pad(&image, plan.canvas, plan.offset, transform.background);
+    }
+    flip::flip(&mut image, transform.flip);
+    image.apply_orientation(orient::rotation(transform.rotate)?);
+    Ok(image)
+}
+
+/// Whether the pixels are 8 bits per channel.
+fn is_8bit(image: &DynamicImage) -> bool {
+    matches!(
+        image,
+        DynamicImage::ImageLuma8(_)
+            | DynamicImage::ImageLumaA8(_)
+            | DynamicImage::ImageRgb8(_)
+            | DynamicImage::ImageRgba8(_)
+    )
+}
 /// The output format when `format` is not given: the original's, or for
 /// formats the engine reads but does not write, JPEG (PNG when the image
 /// is transparent, and for icons, which nearly always are).
