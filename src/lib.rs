@@ -107,15 +107,19 @@ pub static mut ngx_http_image_module: ngx_module_t = ngx_module_t {
 // than with `ngx_modules!` because a filter must also say where it goes:
 // `ngx_module_order` places us before the copy filter, as nginx's own build
 // does for filter modules, so static files reach our body filter as memory
-// buffers instead of sendfile descriptors.
+// buffers instead of sendfile descriptors. When nginx's own build system
+// links the module (`config`), it generates this table with the same order.
+#[cfg(not(feature = "nginx-build-system"))]
 #[no_mangle]
 #[allow(non_upper_case_globals)]
 pub static mut ngx_modules: [*const ngx_module_t; 2] = [addr_of!(ngx_http_image_module), null()];
 
+#[cfg(not(feature = "nginx-build-system"))]
 #[no_mangle]
 #[allow(non_upper_case_globals)]
 pub static mut ngx_module_names: [*const c_char; 2] = [c"ngx_http_image_module".as_ptr(), null()];
 
+#[cfg(not(feature = "nginx-build-system"))]
 #[no_mangle]
 #[allow(non_upper_case_globals)]
 pub static mut ngx_module_order: [*const c_char; 3] = [
