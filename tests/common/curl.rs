@@ -152,7 +152,7 @@ pub fn h2_get(port: u16, path: &str) -> Reply {
 }
 
 /// The headers curl dumped (the last response's, if several).
-fn read_headers(path: &Path) -> Response {
+pub fn read_headers(path: &Path) -> Response {
     let text = fs::read_to_string(path).unwrap_or_default();
     let mut headers = Vec::new();
     for line in text.lines() {
