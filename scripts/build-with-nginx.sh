@@ -57,8 +57,8 @@ $CONFIGURE \
     }
 grep -E 'ngx_http_image_module|checking for.*thread' "$BUILD/configure.log" || true
 
-# Keep cargo's output next to the nginx build so a second run is warm.
-export NGX_IMAGE_TARGET_DIR="$BUILD/cargo"
+# cargo builds in objs/ngx_http_image_module/, which a second configure
+# keeps: a second run only relinks.
 started=$(date +%s)
 make -j"$(nproc)" > "$BUILD/make.log" 2>&1 || {
     tail -30 "$BUILD/make.log" >&2

@@ -20,8 +20,8 @@ mod task;
 mod util;
 mod variables;
 
-use std::ffi::{c_char, c_void};
-use std::ptr::{addr_of, null, null_mut};
+use std::ffi::c_void;
+use std::ptr::{addr_of, null_mut};
 
 use ngx::core::Pool;
 use ngx::ffi::{
@@ -112,18 +112,20 @@ pub static mut ngx_http_image_module: ngx_module_t = ngx_module_t {
 #[cfg(not(feature = "nginx-build-system"))]
 #[no_mangle]
 #[allow(non_upper_case_globals)]
-pub static mut ngx_modules: [*const ngx_module_t; 2] = [addr_of!(ngx_http_image_module), null()];
+pub static mut ngx_modules: [*const ngx_module_t; 2] =
+    [addr_of!(ngx_http_image_module), std::ptr::null()];
 
 #[cfg(not(feature = "nginx-build-system"))]
 #[no_mangle]
 #[allow(non_upper_case_globals)]
-pub static mut ngx_module_names: [*const c_char; 2] = [c"ngx_http_image_module".as_ptr(), null()];
+pub static mut ngx_module_names: [*const std::ffi::c_char; 2] =
+    [c"ngx_http_image_module".as_ptr(), std::ptr::null()];
 
 #[cfg(not(feature = "nginx-build-system"))]
 #[no_mangle]
 #[allow(non_upper_case_globals)]
-pub static mut ngx_module_order: [*const c_char; 3] = [
+pub static mut ngx_module_order: [*const std::ffi::c_char; 3] = [
     c"ngx_http_image_module".as_ptr(),
     c"ngx_http_copy_filter_module".as_ptr(),
-    null(),
+    std::ptr::null(),
 ];
