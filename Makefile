@@ -7,11 +7,13 @@
 #   make lint       rustfmt check and clippy on every target
 #   make bench      benchmark against libvips, libjpeg-turbo and image_filter
 #   make debian     build against Debian's nginx (see README), NGINX_SRC=dir
+#   make deb        Debian package libnginx-mod-http-image (scripts/build-deb.sh)
+#   make configure-build  build with nginx's ./configure --add-dynamic-module + smoke test
 
 CARGO ?= cargo
 NGINX_SRC ?= /tmp/nginx-src
 
-.PHONY: run test release debug lint bench debian
+.PHONY: run test release debug lint bench debian deb configure-build
 
 run:
 	scripts/run.sh
@@ -36,3 +38,9 @@ bench:
 debian:
 	NGINX_SOURCE_DIR=$(NGINX_SRC) NGINX_BUILD_DIR=$(NGINX_SRC)/objs \
 		$(CARGO) build --release --locked --no-default-features
+
+deb:
+	scripts/build-deb.sh
+
+configure-build:
+	scripts/build-with-nginx.sh

@@ -5,6 +5,8 @@
 set -euo pipefail
 
 PACKAGES=(libpcre2-dev libclang-dev libssl-dev zlib1g-dev cmake nasm)
+# The HTTP/2 tests use curl as their client and openssl to make a certificate.
+PACKAGES+=(curl openssl)
 
 missing=()
 if command -v dpkg >/dev/null 2>&1; then
@@ -44,4 +46,13 @@ if ! command -v cargo >/dev/null 2>&1; then
         echo "then run this script again." >&2
     fi
     exit 1
+fi
+
+# The HTTP/3 tests' client (tests/h3_client.py) is aioquic, from PyPI.
+# Without it those tests are skipped with a message, so a failure here is
+# only a warning.
+if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import aioquic' >/dev/null 2>&1; then
+    echo "setup: installing aioquic (HTTP/3 test client) with pip"
+    python3 -m pip install --quiet --disable-pip-version-check aioquic ||
+        echo "setup: could not install aioquic; the HTTP/3 tests will be skipped" >&2
 fi

@@ -30,8 +30,8 @@ mod response;
 mod scheduler;
 mod variables;
 
-use std::ffi::{c_char, c_void};
-use std::ptr::{addr_of, null, null_mut};
+use std::ffi::c_void;
+use std::ptr::{addr_of, null_mut};
 
 use ngx::core::Status;
 use ngx::ffi::{ngx_conf_t, ngx_http_module_t, ngx_int_t, ngx_module_t, NGX_HTTP_MODULE};
@@ -109,19 +109,25 @@ pub static mut ngx_http_image_module: ngx_module_t = ngx_module_t {
 // than with `ngx_modules!` because a filter must also say where it goes:
 // `ngx_module_order` places us before the copy filter, as nginx's own build
 // does for filter modules, so static files reach our body filter as memory
-// buffers instead of sendfile descriptors.
+// buffers instead of sendfile descriptors. When nginx's own build system
+// links the module (`config`), it generates this table with the same order.
+#[cfg(not(feature = "nginx-build-system"))]
 #[no_mangle]
 #[allow(non_upper_case_globals)]
-pub static mut ngx_modules: [*const ngx_module_t; 2] = [addr_of!(ngx_http_image_module), null()];
+pub static mut ngx_modules: [*const ngx_module_t; 2] =
+    [addr_of!(ngx_http_image_module), std::ptr::null()];
 
+#[cfg(not(feature = "nginx-build-system"))]
 #[no_mangle]
 #[allow(non_upper_case_globals)]
-pub static mut ngx_module_names: [*const c_char; 2] = [c"ngx_http_image_module".as_ptr(), null()];
+pub static mut ngx_module_names: [*const std::ffi::c_char; 2] =
+    [c"ngx_http_image_module".as_ptr(), std::ptr::null()];
 
+#[cfg(not(feature = "nginx-build-system"))]
 #[no_mangle]
 #[allow(non_upper_case_globals)]
-pub static mut ngx_module_order: [*const c_char; 3] = [
+pub static mut ngx_module_order: [*const std::ffi::c_char; 3] = [
     c"ngx_http_image_module".as_ptr(),
     c"ngx_http_copy_filter_module".as_ptr(),
-    null(),
+    std::ptr::null(),
 ];

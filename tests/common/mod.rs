@@ -8,6 +8,7 @@
 
 #![allow(dead_code)]
 
+pub mod curl;
 pub mod fixtures;
 
 use std::fmt::Write as _;
