@@ -168,6 +168,30 @@ fn thread_pool_off_runs_inline() {
     assert_eq!(assert_transformed(&r, "image/webp").1, 100);
 }
 
+#[test]
+fn named_thread_pool_works() {
+    let _heavy = heavy_lock();
+    let nginx = start();
+    let r = nginx.get("/named/photo.jpg?w=150");
+    assert_eq!(assert_transformed(&r, "image/jpeg").1, 150);
+
+    // More requests at once than the pool has threads: they queue.
+    let port = nginx.port;
+    let handles: Vec<_> = (0..6)
+        .map(|i| {
+            thread::spawn(move || {
+                let w = 100 + 20 * i;
+                (w, get(port, &format!("/named/photo.png?w={w}&f=webp")))
+            })
+        })
+        .collect();
+    for h in handles {
+        let (w, r) = h.join().unwrap();
+        let (_, got, _) = assert_transformed(&r, "image/webp");
+        assert_eq!(got, w);
+    }
+}
+
 /// The module queues transformations itself (`image_max_queue` waiting
 /// behind as many running as the pool has threads) and refuses the rest
 /// with 503 instead of piling decoded images up in memory.
