@@ -241,13 +241,12 @@ const ANY_LEVEL: ngx_uint_t =
 
 type Setter = unsafe extern "C" fn(*mut ngx_conf_t, *mut ngx_command_t, *mut c_void) -> *mut c_char;
 
-/// A directive allowed at every level, stored in the location configuration.
-const fn command(name: &'static str, args: u32, set: Setter, offset: usize) -> ngx_command_t {
+/// A directive allowed at every level, stored in the location
+/// configuration. `name` must be NUL-terminated (`ngx_string!`): nginx
+/// compares directive names with strcmp.
+const fn command(name: ngx_str_t, args: u32, set: Setter, offset: usize) -> ngx_command_t {
     ngx_command_t {
-        name: ngx_str_t {
-            len: name.len(),
-            data: name.as_ptr() as *mut u8,
-        },
+        name,
         type_: ANY_LEVEL | args as ngx_uint_t,
         set: Some(set),
         conf: NGX_HTTP_LOC_CONF_OFFSET,
@@ -261,7 +260,7 @@ const fn command(name: &'static str, args: u32, set: Setter, offset: usize) -> n
 /// themselves.
 macro_rules! commands {
     ($($name:literal $args:ident $set:ident $($field:ident)?;)*) => {
-        [$(command($name, $args, $set, 0 $(+ offset_of!(LocConf, $field))?),)*
+        [$(command(ngx_string!($name), $args, $set, 0 $(+ offset_of!(LocConf, $field))?),)*
             ngx_command_t {
                 name: ngx_string!("image_error_zone"),
                 type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2) as ngx_uint_t,
