@@ -27,6 +27,9 @@ use scan_script::{Sampling, Scan};
 
 const MIN_PSNR: f64 = 38.0;
 
+/// A scan script for a number of components.
+type Script = fn(usize) -> Vec<Scan>;
+
 fn psnr(a: &[u8], b: &[u8]) -> f64 {
     assert_eq!(a.len(), b.len());
     let squared: f64 = a
@@ -110,7 +113,7 @@ fn card(width: u32, height: u32) -> image::RgbImage {
 fn scan_scripts_subsamplings_and_restarts_decode_as_their_twins() {
     // Odd sizes: partial MCUs on both edges.
     let image = card(461, 347);
-    let scripts: [(&str, fn(usize) -> Vec<Scan>); 3] = [
+    let scripts: [(&str, Script); 3] = [
         ("libjpeg default", scan_script::libjpeg_default),
         ("mozjpeg-style", scan_script::mozjpeg_style),
         ("fine bands", scan_script::fine_bands),

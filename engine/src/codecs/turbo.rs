@@ -663,12 +663,8 @@ mod tests {
         ] {
             let jpeg = progressive(subsampling);
             let twin = dc_baseline::rewrite(&jpeg, false).expect("DC-only twin");
-            assert!(
-                twin.len() * 4 < jpeg.len(),
-                "{} vs {}",
-                twin.len(),
-                jpeg.len()
-            );
+            // Tables and one short code per block: smaller than the file.
+            assert!(twin.len() < jpeg.len(), "{} vs {}", twin.len(), jpeg.len());
             let source = open(&jpeg, &Limits::default())
                 .expect("open")
                 .expect("turbo");
