@@ -256,3 +256,24 @@ fn a_blurred_placeholder_is_smooth() {
     let (soft, sharp) = (roughness(&soft), roughness(&sharp));
     assert!(soft * 3 < sharp, "blurred {soft}, sharp {sharp}");
 }
+
+#[test]
+fn trim_follows_a_jpeg_shrunk_while_decoding() {
+    // 1600×1200, red rising left to right; keep the left half, then shrink
+    // 8 times (decoded at 1/8 by libjpeg-turbo): the red must stay in the
+    // left half's range.
+    let input = jpeg(1600, 1200);
+    let output = ok(&input, "trim=0;800;0;0,width=100,format=png");
+    assert_eq!((output.width, output.height), (100, 150));
+    let image = decode(&output.bytes).to_rgb8();
+    let (first, last) = (image.get_pixel(0, 75).0[0], image.get_pixel(99, 75).0[0]);
+    assert!(first < 8, "left edge red {first}");
+    assert!((120..=135).contains(&last), "right edge red {last}");
+    // The same for a cut off the top and left.
+    let output = ok(&input, "trim=600;0;0;800,width=100,format=png");
+    assert_eq!((output.width, output.height), (100, 75));
+    let image = decode(&output.bytes).to_rgb8();
+    let first = image.get_pixel(0, 0).0;
+    assert!((120..=135).contains(&first[0]), "{first:?}");
+    assert!((120..=135).contains(&first[1]), "{first:?}");
+}
