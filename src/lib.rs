@@ -7,7 +7,8 @@
 //! - entry points: `phase` (precontent checks), `filter` (header and body
 //!   filters: the state machine in `ctx`), `variables` (`$image_*`),
 //!   `conf` (directives, merging);
-//! - orchestration: `offload` (admission by `scheduler`, the `job` on a
+//! - orchestration: `conditional` (headers kept from the origin,
+//!   validators and `304`s per variant), `offload` (admission by `scheduler`, the `job` on a
 //!   thread pool, cancel, completion), `options` (evaluating the option
 //!   string), `fault` (test-only panics);
 //! - outcome: `response` (what to send for a result, every response's
@@ -16,6 +17,7 @@
 //! - the FFI layer: `nginx` (the only code that touches nginx structures:
 //!   `Request`, `Config`, `ThreadPool`, body chains, the failure zone).
 
+mod conditional;
 mod conf;
 mod ctx;
 mod error_caching;
