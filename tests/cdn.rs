@@ -447,3 +447,59 @@ fn success_keeps_the_origins_policy_unless_image_cache_control_says_more() {
     assert_transformed(&r, "image/jpeg");
     assert_eq!(r.header("cache-control"), Some("private, max-age=60"));
 }
+
+#[test]
+fn weak_origin_tags_stay_weak_and_dates_stand_in_for_missing_tags() {
+    let body = fixture("photo.jpg");
+    let (weak, _) = recording_origin(http_response(
+        "200 OK",
+        &[("Content-Type", "image/jpeg"), ("ETag", "W/\"v7\"")],
+        &body,
+    ));
+    let nginx = Nginx::start(&proxy_to(weak.port, WIDTH));
+    let r = nginx.get("/x.jpg?w=50");
+    assert_transformed(&r, "image/jpeg");
+    let tag = etag(&r);
+    assert!(tag.starts_with("W/\"im") && tag.ends_with(":v7\""), "{tag}");
+    let r = get_with(&nginx, "/x.jpg?w=50", &[("If-None-Match", &tag)]);
+    assert_eq!(r.status, 304, "{}", r.describe());
+    drop(nginx);
+
+    let (dated, _) = recording_origin(http_response(
+        "200 OK",
+        &[
+            ("Content-Type", "image/jpeg"),
+            ("Last-Modified", "Thu, 01 Jan 2026 00:00:00 GMT"),
+        ],
+        &body,
+    ));
+    let nginx = Nginx::start(&proxy_to(dated.port, WIDTH));
+    let r = nginx.get("/x.jpg?w=50");
+    assert_transformed(&r, "image/jpeg");
+    let tag = etag(&r);
+    // nginx's own "mtime-length" form, weak.
+    let derived = format!(":{:x}-{:x}\"", 1_767_225_600u64, body.len());
+    assert!(
+        tag.starts_with("W/\"im") && tag.ends_with(&derived),
+        "{tag}"
+    );
+    let r = get_with(&nginx, "/x.jpg?w=50", &[("If-None-Match", &tag)]);
+    assert_eq!(r.status, 304, "{}", r.describe());
+}
+
+#[test]
+fn the_backoff_of_a_key_decays_after_its_last_max_age() {
+    let nginx = Nginx::start(&format!(
+        "image_error_zone errors 64k;\n{}",
+        conf(WIDTH, "location /ttl/ { alias {FIXTURES}/; image_transform \"width=$arg_w\"; image_error_ttl 1s 60s; }")
+    ));
+    let age = |r: &Response| r.header("cache-control").unwrap_or_default().to_string();
+    let r = nginx.get("/ttl/missing.jpg?w=50");
+    assert_eq!(age(&r), "public, max-age=1", "{}", r.describe());
+    let r = nginx.get("/ttl/missing.jpg?w=50");
+    assert_eq!(age(&r), "public, max-age=2", "{}", r.describe());
+    // Longer than the 2 s the last failure was given: forgotten.
+    std::thread::sleep(std::time::Duration::from_millis(3200));
+    let r = nginx.get("/ttl/missing.jpg?w=50");
+    assert_eq!(age(&r), "public, max-age=1", "{}", r.describe());
+}
