@@ -4,7 +4,7 @@
 //! header with the module's loop-detection token appended, for
 //! `proxy_set_header Via $image_via;`).
 
-use image_engine::via;
+use image_engine::endpoint::loops;
 
 use crate::ctx::{RequestCtx, Stats};
 use crate::nginx::{Config, Getter, Request};
@@ -51,5 +51,5 @@ fn stat(request: Request, read: fn(&Stats) -> Option<String>) -> Option<String> 
 /// `$image_via`: the incoming `Via` with the module's hop appended (the
 /// phase handler refuses a request that carries it: a loop).
 fn image_via(request: Request) -> Option<String> {
-    Some(via::with_token(request.header_in("Via")))
+    Some(String::from_utf8_lossy(&loops::via_with_token(request.header_in("Via"))).into_owned())
 }
