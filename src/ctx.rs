@@ -93,6 +93,10 @@ pub struct EndpointState {
     pub fetch: Option<Request>,
     /// Redirects followed so far.
     pub redirects: u32,
+    /// For an absolute source: the URL to fetch, pinned to the checked
+    /// address, and the `Host` it is fetched for (`$image_source_url`,
+    /// `$image_source_host`).
+    pub url: Option<(String, String)>,
     /// What the fetch handed over, once it has.
     pub outcome: Option<Outcome>,
 }

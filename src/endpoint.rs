@@ -126,12 +126,17 @@ fn admit(request: Request, ctx: &mut RequestCtx) -> Result<Source, Error> {
 /// module's filters transform with this request's options.
 fn fetch(request: Request, ctx: &mut RequestCtx, source: Source) -> Result<(), Error> {
     let conf = LocConf::of(request);
+    let mut pinned = None;
     let (uri, args, host) = match &source {
         Source::Path(path) => (path.uri.clone(), path.args.clone(), None),
         Source::Url(url) => {
             match conf.endpoint_rules.admit(url)? {
-                endpoint::UrlAdmission::Connect(_) => {}
+                endpoint::UrlAdmission::Connect(ip) => {
+                    pinned = Some((url.pinned_to(ip), url.host_header()));
+                }
                 endpoint::UrlAdmission::Resolve(host) => {
+                    // Names are not looked up yet: only address literals
+                    // can be checked against image_endpoint_private_addresses.
                     return Err(endpoint::lookup_error(&host, 0));
                 }
             }
@@ -163,6 +168,7 @@ fn fetch(request: Request, ctx: &mut RequestCtx, source: Source) -> Result<(), E
     match ctx.endpoint.as_mut() {
         Some(state) => {
             state.source = source;
+            state.url = pinned;
             state.fetch = Some(sub);
             state.outcome = None;
         }
@@ -171,6 +177,7 @@ fn fetch(request: Request, ctx: &mut RequestCtx, source: Source) -> Result<(), E
                 source,
                 fetch: Some(sub),
                 redirects: 0,
+                url: pinned,
                 outcome: None,
             }))
         }

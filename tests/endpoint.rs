@@ -104,8 +104,10 @@ fn bad_urls_and_options_are_refused_without_fetching() {
     assert_image_error(&r, 400, 9406);
     let r = nginx.get("/cdn-cgi/image/wdth=64/photo.jpg");
     assert_eq!(r.status, 400, "{}", r.describe());
+    // An option the location does not allow: as image_params_allowed
+    // answers in the filter phase.
     let r = nginx.get("/strict/image/width=64,blur=3/photo.jpg");
-    assert_eq!(r.status, 400, "{}", r.describe());
+    assert_image_error(&r, 401, 9401);
     let r = nginx.get("/cdn-cgi/image/width=64");
     assert_eq!(r.status, 400, "{}", r.describe());
     nginx.assert_log_clean();
@@ -252,5 +254,65 @@ fn credentials_pass_when_the_operator_opts_in() {
     // Never a range, and always the module's hop.
     assert!(line.contains("range=-"), "{line}");
     assert!(line.contains("via=1.1 nginx-image|"), "{line}");
+    nginx.assert_log_clean();
+}
+
+#[test]
+fn client_abort_while_fetching_is_499() {
+    let origin = common::origin::RawOrigin::silent();
+    let silent = format!(
+        "location /silent/ {{ proxy_pass http://127.0.0.1:{}/; }}\n    location /uploads/",
+        origin.port
+    );
+    let nginx = Nginx::start(&CONF.replacen("location /uploads/", &silent, 1));
+    let mut client = nginx.client();
+    client
+        .send_raw(&request_bytes(
+            "GET",
+            "/cdn-cgi/image/width=20/silent/photo.jpg",
+            &[],
+            b"",
+        ))
+        .unwrap();
+    let deadline = std::time::Instant::now() + READ_TIMEOUT;
+    while origin.accepted() == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(origin.accepted(), 1, "the fetch reached the origin");
+    client.close();
+    let line = nginx.wait_for_access_log(|l| l.contains("/silent/photo.jpg"), READ_TIMEOUT);
+    assert!(
+        line.as_deref().is_some_and(|l| l.starts_with("499 ")),
+        "{line:?}"
+    );
+    // The worker still serves.
+    let r = nginx.get("/cdn-cgi/image/width=20/photo.jpg");
+    assert_eq!(assert_transformed(&r, "image/jpeg").1, 20);
+    nginx.assert_log_clean();
+}
+
+#[test]
+fn the_endpoint_location_settings_apply() {
+    let fallback = fixtures_dir().join("photo.png");
+    let conf = CONF.replacen(
+        "location /uploads/",
+        &format!(
+            "location /placeholder/image/ {{ image_endpoint; image_fallback {}; }}\n    location /uploads/",
+            fallback.display()
+        ),
+        1,
+    );
+    let nginx = Nginx::start(&conf);
+    // A missing source answers the placeholder with the error's status.
+    let r = nginx.get("/placeholder/image/width=20/missing.jpg");
+    r.assert_status(404);
+    assert_eq!(r.content_type(), Some("image/png"));
+    assert_eq!(r.header("image-error"), Some("err=9404"));
+    // Errors are cached as the filter's are; successes keep nothing of
+    // the source location's own headers that could leak (Set-Cookie).
+    let r = nginx.get("/cdn-cgi/image/width=20/missing.jpg");
+    assert!(r
+        .header("cache-control")
+        .is_some_and(|v| v.contains("max-age")));
     nginx.assert_log_clean();
 }
