@@ -4,7 +4,8 @@
 //! This file only registers the module. One request's life, top to bottom
 //! (each layer only calls the ones below it):
 //!
-//! - entry points: `phase` (precontent checks), `filter` (header and body
+//! - entry points: `phase` (precontent checks), `endpoint` (the content
+//!   handler of `image_endpoint`), `filter` (header and body
 //!   filters: the state machine in `ctx`), `variables` (`$image_*`),
 //!   `conf` (directives, merging);
 //! - orchestration: `conditional` (headers kept from the origin,
@@ -20,6 +21,7 @@
 mod conditional;
 mod conf;
 mod ctx;
+mod endpoint;
 mod error_caching;
 mod fault;
 mod filter;

@@ -3,9 +3,11 @@
 //! (`WxH`), `$image_process_ms`, and `$image_via` (the incoming `Via`
 //! header with the module's loop-detection token appended, for
 //! `proxy_set_header Via $image_via;`), `$image_format` (the format
-//! negotiated from `Accept`, for `proxy_cache_key`).
+//! negotiated from `Accept`, for `proxy_cache_key`), and in the location
+//! named by `image_endpoint_upstream`, `$image_source_url` and
+//! `$image_source_host` (the absolute source an endpoint fetches).
 
-use image_engine::via;
+use image_engine::endpoint::loops;
 
 use crate::conf::LocConf;
 use crate::ctx::{RequestCtx, Stats};
@@ -33,6 +35,8 @@ const VARIABLES: &[(&str, Getter)] = &[
     }),
     ("image_via", image_via),
     ("image_format", image_format),
+    ("image_source_url", |r| source_url(r).map(|(url, _)| url)),
+    ("image_source_host", |r| source_url(r).map(|(_, host)| host)),
 ];
 
 /// Registers the variables (preconfiguration).
@@ -79,8 +83,17 @@ fn image_format(request: Request) -> Option<String> {
     Some(chosen.map(|f| f.name().to_string()).unwrap_or_default())
 }
 
+/// For an endpoint's fetch of an absolute URL (in the
+/// `image_endpoint_upstream` location): the URL pinned to the checked
+/// address, and the `Host` to send.
+fn source_url(request: Request) -> Option<(String, String)> {
+    let home = request.ctx::<RequestCtx>()?.fetch_for?;
+    let state = home.ctx::<RequestCtx>()?.endpoint.as_ref()?;
+    state.url.clone()
+}
+
 /// `$image_via`: the incoming `Via` with the module's hop appended (the
 /// phase handler refuses a request that carries it: a loop).
 fn image_via(request: Request) -> Option<String> {
-    Some(via::with_token(request.header_in("Via")))
+    Some(String::from_utf8_lossy(&loops::via_with_token(request.header_in("Via"))).into_owned())
 }
