@@ -27,6 +27,7 @@ pub mod endpoint;
 pub mod error;
 pub mod http;
 pub mod limits;
+pub mod metrics;
 pub mod options;
 pub mod policy;
 
