@@ -115,6 +115,8 @@ pub struct LocConf {
     pub endpoint_upstream: Option<String>,
     /// The endpoint settings above, merged.
     pub endpoint_rules: EndpointRules,
+    /// `image_server_timing`.
+    pub server_timing: isize, // slot (flag)
 }
 
 impl Default for LocConf {
@@ -140,6 +142,7 @@ impl Default for LocConf {
             endpoint_pass_credentials: UNSET_NUM,
             endpoint_upstream: None,
             endpoint_rules: EndpointRules::default(),
+            server_timing: UNSET_NUM,
         }
     }
 }
@@ -261,6 +264,7 @@ impl LocConf {
             self.thread_pool = prev.thread_pool;
         }
         self.merge_endpoint(prev);
+        merge(&mut self.server_timing, prev.server_timing, UNSET_NUM, 0);
         let transforms = self.options().is_some() || self.endpoint.is_some();
         if self.thread_pool == ThreadPoolConf::Unset && transforms {
             let pool = ThreadPool::add(config, None).ok_or(())?;

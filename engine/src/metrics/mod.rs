@@ -14,7 +14,7 @@ mod tests;
 
 use std::time::Duration;
 
-pub use negotiate::{choose, Rendering};
+pub use negotiate::{choose, format_argument, Rendering};
 pub use render::{json, prometheus};
 
 /// Distinct (status, code) pairs counted one by one; further pairs go to
@@ -214,4 +214,16 @@ impl Counters {
     pub fn pool_slots(&self) -> impl Iterator<Item = &PoolSlot> {
         self.pools.iter().filter(|p| !p.is_free())
     }
+}
+
+/// The `Server-Timing` value for one transformation's stages, durations in
+/// milliseconds: `decode;dur=1.234, resize;dur=0.5, encode;dur=2.01`.
+pub fn server_timing(t: &crate::StageTimings) -> String {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    format!(
+        "decode;dur={:.3}, resize;dur={:.3}, encode;dur={:.3}",
+        ms(t.decode),
+        ms(t.resize),
+        ms(t.encode)
+    )
 }

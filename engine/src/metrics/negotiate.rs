@@ -62,3 +62,11 @@ fn from_accept(accept: &str) -> Rendering {
     }
     best.0
 }
+
+/// The value of the `format` argument in a query string
+/// (`a=1&format=prometheus`), as nginx's `$arg_format` finds it.
+pub fn format_argument(query: &str) -> Option<&str> {
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("format="))
+}

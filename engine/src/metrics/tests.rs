@@ -287,3 +287,24 @@ fn content_types() {
         .content_type()
         .starts_with("application/openmetrics-text"));
 }
+
+#[test]
+fn the_format_argument_is_found_in_the_query() {
+    assert_eq!(format_argument("format=prometheus"), Some("prometheus"));
+    assert_eq!(format_argument("a=1&format=json&b"), Some("json"));
+    assert_eq!(format_argument("xformat=json"), None);
+    assert_eq!(format_argument(""), None);
+}
+
+#[test]
+fn server_timing_lists_the_stages_in_milliseconds() {
+    let t = crate::StageTimings {
+        decode: Duration::from_micros(1234),
+        resize: Duration::from_micros(500),
+        encode: Duration::from_millis(2),
+    };
+    assert_eq!(
+        server_timing(&t),
+        "decode;dur=1.234, resize;dur=0.500, encode;dur=2.000"
+    );
+}
