@@ -53,6 +53,8 @@ pub struct Stats {
     pub output_bytes: Option<usize>,
     pub original_size: Option<(u32, u32)>,
     pub process_ms: Option<u64>,
+    /// How long the engine ran (`image_status`'s histogram).
+    pub processing: Option<std::time::Duration>,
 }
 
 pub struct RequestCtx {

@@ -26,6 +26,7 @@ mod error_caching;
 mod fault;
 mod filter;
 mod job;
+mod metrics;
 mod nginx;
 mod offload;
 mod options;
@@ -61,6 +62,11 @@ unsafe extern "C" fn create_loc_conf(cf: *mut ngx_conf_t) -> *mut c_void {
 
 unsafe extern "C" fn create_main_conf(cf: *mut ngx_conf_t) -> *mut c_void {
     with_config(cf, null_mut(), |config| {
+        // The counters of `image_status` are kept whether or not a
+        // location serves them.
+        if nginx::MetricsZone::add(config).is_err() {
+            return null_mut();
+        }
         config.allocate(MainConf::default())
     })
 }

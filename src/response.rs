@@ -61,6 +61,15 @@ pub fn send_image(request: Request, ctx: &mut RequestCtx, output: Output, sink: 
     ctx.stats.output_bytes = Some(output.bytes.len());
     ctx.stats.original_size = Some((output.original_width, output.original_height));
     ctx.output = output.bytes;
+    if LocConf::of(request).server_timing == 1 {
+        let value = crate::metrics::server_timing(&output.timings);
+        if request
+            .add_header_out("Server-Timing", value.as_bytes())
+            .is_err()
+        {
+            return Status::NGX_ERROR.0;
+        }
+    }
     error_caching::record_success(request, ctx);
     // An origin's warning describes its answer, not this output.
     request.remove_header_out("Image-Error");
@@ -281,6 +290,7 @@ fn send(
     if ctx.head {
         request.set_header_only();
     }
+    crate::metrics::record(ctx, status);
     // ctx.output lives in the request pool with the context and is not
     // touched again: nginx's buffer may point into it.
     request.send_response(&ctx.output, sink)

@@ -350,6 +350,13 @@ directive!(set_endpoint_upstream, |cf, conf: LocConf| {
     NGX_CONF_OK
 });
 
+directive!(set_status, |cf, _conf: LocConf| {
+    match cf.set_content_handler(crate::metrics::status_handler) {
+        Some(_) => NGX_CONF_OK,
+        None => NGX_CONF_ERROR,
+    }
+});
+
 const ANY_LEVEL: ngx_uint_t =
     (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF) as ngx_uint_t;
 
@@ -391,6 +398,14 @@ macro_rules! commands {
                 offset: 0,
                 post: ptr::null_mut(),
             },
+            ngx_command_t {
+                name: ngx_string!("image_status"),
+                type_: (NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS) as ngx_uint_t,
+                set: Some(set_status),
+                conf: NGX_HTTP_LOC_CONF_OFFSET,
+                offset: 0,
+                post: ptr::null_mut(),
+            },
             ngx_command_t::empty(),
         ]
     };
@@ -399,7 +414,7 @@ macro_rules! commands {
 /// The directive table, in the order of the documentation
 /// (`image_error_zone`, http level only, comes last).
 #[rustfmt::skip]
-pub static mut COMMANDS: [ngx_command_t; 24] = commands![
+pub static mut COMMANDS: [ngx_command_t; 26] = commands![
     "image_transform"            NGX_CONF_TAKE1  set_transform;
     "image_buffer"               NGX_CONF_TAKE1  ngx_conf_set_size_slot buffer_size;
     "image_thread_pool"          NGX_CONF_TAKE1  set_thread_pool;
@@ -421,4 +436,5 @@ pub static mut COMMANDS: [ngx_command_t; 24] = commands![
     "image_endpoint_max_redirects"     NGX_CONF_TAKE1 ngx_conf_set_num_slot endpoint_max_redirects;
     "image_endpoint_private_addresses" NGX_CONF_FLAG  ngx_conf_set_flag_slot endpoint_private_addresses;
     "image_endpoint_pass_credentials"  NGX_CONF_FLAG  ngx_conf_set_flag_slot endpoint_pass_credentials;
+    "image_server_timing"              NGX_CONF_FLAG  ngx_conf_set_flag_slot server_timing;
 ];

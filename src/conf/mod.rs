@@ -129,6 +129,8 @@ pub struct LocConf {
     pub endpoint_upstream: Option<String>,
     /// The endpoint settings above, merged.
     pub endpoint_rules: EndpointRules,
+    /// `image_server_timing`.
+    pub server_timing: isize, // slot (flag)
 }
 
 impl Default for LocConf {
@@ -156,6 +158,7 @@ impl Default for LocConf {
             endpoint_pass_credentials: UNSET_NUM,
             endpoint_upstream: None,
             endpoint_rules: EndpointRules::default(),
+            server_timing: UNSET_NUM,
         }
     }
 }
@@ -297,6 +300,7 @@ impl LocConf {
             self.thread_pool = prev.thread_pool;
         }
         self.merge_endpoint(prev);
+        merge(&mut self.server_timing, prev.server_timing, UNSET_NUM, 0);
         let transforms = self.options().is_some() || self.endpoint.is_some();
         if self.thread_pool == ThreadPoolConf::Unset && transforms {
             let pool = ThreadPool::add(config, None).ok_or(())?;

@@ -407,3 +407,10 @@ unsafe extern "C" fn set_flag(data: *mut std::ffi::c_void) {
         flag.store(true, Ordering::Relaxed);
     })
 }
+
+impl Request {
+    /// The query string, without the `?` (`$args`).
+    pub fn query(&self) -> &[u8] {
+        super::guard::bytes(&self.raw().args)
+    }
+}
