@@ -54,7 +54,11 @@ def main():
         with open(os.path.join(d, "tiny.txt"), "w") as f:
             f.write("x")
         with open(os.path.join(d, "nginx.conf"), "w") as f:
+            # Workers of a root master run as nobody, who cannot read a 0700
+            # temp dir.
+            user = "user root;" if os.geteuid() == 0 else ""
             f.write(f"""load_module {module};
+{user}
 worker_processes 1;
 error_log error.log warn;
 pid nginx.pid;
