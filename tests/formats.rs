@@ -1,4 +1,4 @@
-//! Formats through nginx: TIFF and BMP originals, `format=json`,
+//! Formats through nginx: TIFF, BMP and AVIF originals, `format=json`,
 //! `metadata=`, progressive and baseline JPEG, quality levels, PNG8,
 //! lossless WebP, `compression=fast`, and colour-managed originals.
 
@@ -186,6 +186,44 @@ fn tiff_and_bmp_originals_become_jpeg() {
         assert_transformed(&resp, "image/webp");
     }
     server.nginx.assert_log_clean();
+}
+
+#[test]
+fn avif_originals_are_read_back() {
+    let server = start();
+    // The module's own AVIF output becomes an original of the location.
+    let avif = server.nginx.get("/img/photo.jpg?o=format=avif");
+    avif.assert_status(200);
+    assert_eq!(avif.content_type(), Some("image/avif"));
+    std::fs::write(server._files.path().join("photo.avif"), &avif.body).expect("write AVIF");
+
+    let resp = server.nginx.get("/img/photo.avif?o=width=160,format=jpeg");
+    let (format, w, h) = assert_transformed(&resp, "image/jpeg");
+    assert_eq!((format, w, h), (image::ImageFormat::Jpeg, 160, 120));
+    // Without `format`, an AVIF original stays AVIF.
+    let resp = server.nginx.get("/img/photo.avif?o=width=160");
+    resp.assert_status(200);
+    assert_eq!(
+        resp.content_type(),
+        Some("image/avif"),
+        "{}",
+        resp.describe()
+    );
+    let json = server.nginx.get("/img/photo.avif?o=width=160,format=json");
+    json.assert_status(200);
+    let value: serde_json::Value = serde_json::from_slice(&json.body).expect("JSON body");
+    assert_eq!(value["original"]["format"], "image/avif");
+    assert_eq!(value["original"]["width"], 320);
+    assert_eq!(value["height"], 120);
+    // A damaged AVIF is the usual error for a corrupt original.
+    let cut = &avif.body[..avif.body.len() / 2];
+    std::fs::write(server._files.path().join("cut.avif"), cut).expect("write AVIF");
+    let resp = server.nginx.get("/img/cut.avif?o=width=100");
+    assert!(
+        resp.status >= 400,
+        "a truncated AVIF must fail: {}",
+        resp.describe()
+    );
 }
 
 #[test]

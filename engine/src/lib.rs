@@ -56,7 +56,7 @@ pub enum ImageFormat {
     Png,
     Gif,
     Webp,
-    /// Output only: AVIF originals are not decoded.
+    /// Still AVIF in and out; AVIF sequences are refused as originals.
     Avif,
     /// Input only (first page); output as JPEG, or PNG when transparent.
     Tiff,
