@@ -21,10 +21,11 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use image_engine::endpoint::Source;
 use image_engine::{Error, Transform};
 
 use crate::job::Job;
-use crate::nginx::{ModuleCtx, Sink};
+use crate::nginx::{ModuleCtx, Request, Sink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -77,10 +78,53 @@ pub struct RequestCtx {
     /// A job waiting for a free slot (see `scheduler`).
     pub pending: Option<Box<Job>>,
     pub stats: Stats,
+    /// On an endpoint's fetch (a subrequest): the endpoint request that
+    /// sends what the fetch produced (see `endpoint.rs`).
+    pub fetch_for: Option<Request>,
+    /// On an endpoint request: its fetch and what came back.
+    pub endpoint: Option<Box<EndpointState>>,
+}
+
+/// Where an endpoint request (`image_endpoint`) stands.
+pub struct EndpointState {
+    /// What is being fetched (changes when a redirect is followed).
+    pub source: Source,
+    /// The running fetch.
+    pub fetch: Option<Request>,
+    /// Redirects followed so far.
+    pub redirects: u32,
+    /// For an absolute source: the URL to fetch, pinned to the checked
+    /// address, and the `Host` it is fetched for (`$image_source_url`,
+    /// `$image_source_host`).
+    pub url: Option<(String, String)>,
+    /// What the fetch handed over, once it has.
+    pub outcome: Option<Outcome>,
+}
+
+/// What an endpoint's fetch hands to the endpoint request.
+pub enum Outcome {
+    /// The response (image or error) is prepared on the endpoint request:
+    /// headers set, body in its `output`.
+    Ready,
+    /// The source redirected (status, `Location`).
+    Redirect(u16, Option<Vec<u8>>),
 }
 
 // SAFETY: RequestCtx is the only type the module keeps in its context slot.
 unsafe impl ModuleCtx for RequestCtx {}
+
+/// Hands the response a fetch prepared (`fetch`'s output and statistics)
+/// to the endpoint request `home`, whose write handler sends it once the
+/// fetch is finalized.
+pub fn hand_over(home: Request, fetch: &mut RequestCtx, outcome: Outcome) {
+    if let Some(ctx) = home.ctx::<RequestCtx>() {
+        ctx.output = std::mem::take(&mut fetch.output);
+        ctx.stats = fetch.stats.clone();
+        if let Some(state) = ctx.endpoint.as_mut() {
+            state.outcome = Some(outcome);
+        }
+    }
+}
 
 impl RequestCtx {
     pub fn new(options: String, transform: Result<Transform, Error>) -> Self {
@@ -96,7 +140,15 @@ impl RequestCtx {
             sink: Sink::Next,
             cancel: Arc::new(AtomicBool::new(false)),
             cleanup_added: false,
+            fetch_for: None,
+            endpoint: None,
         }
+    }
+
+    /// The request whose location configuration applies and to which the
+    /// response goes: the endpoint request for its fetch, else `request`.
+    pub fn home(&self, request: Request) -> Request {
+        self.fetch_for.unwrap_or(request)
     }
 
     /// Whether the client went away (the request's cleanup ran).

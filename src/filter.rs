@@ -6,12 +6,13 @@
 //! The module is ordered before the copy filter (see `lib.rs`), so static
 //! files reach us as memory buffers once `main_filter_need_in_memory` is set.
 
+use image_engine::endpoint::redirect;
 use image_engine::{Error, ErrorKind};
 use ngx::core::Status;
 use ngx::ffi::{ngx_chain_t, ngx_http_request_t, ngx_int_t};
 
 use crate::conf::LocConf;
-use crate::ctx::{RequestCtx, State};
+use crate::ctx::{hand_over, Outcome, RequestCtx, State};
 use crate::fault::{self, Fault};
 use crate::nginx::{flush, guard, pass_header, InChain, Request, Sink};
 use crate::offload;
@@ -45,7 +46,10 @@ pub unsafe extern "C" fn body_filter(
 
 fn header(request: Request) -> ngx_int_t {
     if !request.is_main() {
-        return pass_header(request);
+        return match request.ctx::<RequestCtx>() {
+            Some(ctx) if ctx.fetch_for.is_some() => fetched_header(request, ctx),
+            _ => pass_header(request),
+        };
     }
     let conf = LocConf::of(request);
     let ctx = match request.ctx::<RequestCtx>() {
@@ -75,6 +79,46 @@ fn header(request: Request) -> ngx_int_t {
         // Our own response, or one we already decided to leave alone.
         return pass_header(request);
     }
+    transform_header(request, ctx)
+}
+
+/// The header of an endpoint's fetch (a subrequest, see `endpoint.rs`).
+/// It never goes on: a redirect is handed to the endpoint request to
+/// follow; anything else is adopted by the endpoint request, which then
+/// goes through the same steps as a transformed response of the filter
+/// phase, and sends the outcome itself.
+fn fetched_header(request: Request, ctx: &mut RequestCtx) -> ngx_int_t {
+    if ctx.state != State::Start {
+        return Status::NGX_OK.0;
+    }
+    let home = ctx.home(request);
+    let status = request.status();
+    if let Ok(code) = u16::try_from(status) {
+        if redirect::is_redirect(code) {
+            ctx.state = State::Sent;
+            let location = request.header_out("Location").map(<[u8]>::to_vec);
+            hand_over(home, ctx, Outcome::Redirect(code, location));
+            return Status::NGX_OK.0;
+        }
+    }
+    home.adopt_headers_out(request);
+    // One visitor's cookie must not land in a shared cache with the image.
+    home.remove_header_out("Set-Cookie");
+    if status != 200 && origin_error(request, status).is_none() {
+        let err = Error::new(
+            ErrorKind::OriginServerError,
+            format!("the origin answered with status {status} instead of the image"),
+        );
+        return send_error(request, ctx, &err, Sink::Next);
+    }
+    transform_header(request, ctx)
+}
+
+/// The steps every response to transform takes once its header arrived:
+/// an origin error, invalid options or a too large original answer at
+/// once; a 200 is held and its body collected.
+fn transform_header(request: Request, ctx: &mut RequestCtx) -> ngx_int_t {
+    let conf = LocConf::of(ctx.home(request));
     let status = request.status();
     if status != 200 {
         return match origin_error(request, status) {
@@ -106,22 +150,22 @@ fn header(request: Request) -> ngx_int_t {
 }
 
 fn body(request: Request, chain: InChain) -> ngx_int_t {
-    if !request.is_main() {
-        return chain.pass(request);
-    }
     let Some(ctx) = request.ctx::<RequestCtx>() else {
         return chain.pass(request);
     };
+    if !request.is_main() && ctx.fetch_for.is_none() {
+        return chain.pass(request);
+    }
     match ctx.state {
         State::Start | State::PassThrough => chain.pass(request),
         State::Sent => {
             // What the origin still sends after our response: drop it, but
             // let buffered output of ours flow on.
-            let _ = chain.consume(None);
+            let _ = chain.consume(request, None);
             flush(request)
         }
         State::Processing => {
-            let _ = chain.consume(None);
+            let _ = chain.consume(request, None);
             Status::NGX_OK.0
         }
         State::Reading => read(request, ctx, &chain),
@@ -130,8 +174,8 @@ fn body(request: Request, chain: InChain) -> ngx_int_t {
 
 /// Appends the chain's bytes to the original; starts processing at the end.
 fn read(request: Request, ctx: &mut RequestCtx, chain: &InChain) -> ngx_int_t {
-    let conf = LocConf::of(request);
-    let last = match chain.consume(Some(&mut ctx.input)) {
+    let conf = LocConf::of(ctx.home(request));
+    let last = match chain.consume(request, Some(&mut ctx.input)) {
         Ok(last) => last,
         Err(_) => {
             ctx.input = Vec::new();

@@ -4,7 +4,8 @@
 //! This file only registers the module. One request's life, top to bottom
 //! (each layer only calls the ones below it):
 //!
-//! - entry points: `phase` (precontent checks), `filter` (header and body
+//! - entry points: `phase` (precontent checks), `endpoint` (the content
+//!   handler of `image_endpoint`), `filter` (header and body
 //!   filters: the state machine in `ctx`), `variables` (`$image_*`),
 //!   `conf` (directives, merging);
 //! - orchestration: `offload` (admission by `scheduler`, the `job` on a
@@ -18,6 +19,7 @@
 
 mod conf;
 mod ctx;
+mod endpoint;
 mod error_caching;
 mod fault;
 mod filter;

@@ -2,7 +2,8 @@
 //! whether this request will be transformed. Bad options and methods are
 //! refused here, without fetching the original.
 
-use image_engine::{via, Error, ErrorKind};
+use image_engine::endpoint::loops;
+use image_engine::{Error, ErrorKind};
 use ngx::core::Status;
 use ngx::ffi::{ngx_http_request_t, ngx_int_t, NGX_HTTP_INTERNAL_SERVER_ERROR};
 
@@ -86,7 +87,7 @@ fn precontent(request: Request) -> ngx_int_t {
 /// Whether the request carries the module's own `Via` token: an origin
 /// request that came back to a transforming location.
 fn is_loop(request: Request) -> bool {
-    request.header_in("Via").is_some_and(via::carries_token)
+    request.header_in("Via").is_some_and(loops::via_has_token)
 }
 
 /// Answers `err` before the original is fetched.

@@ -8,7 +8,7 @@ use ngx::core::Status;
 use ngx::ffi::ngx_int_t;
 
 use crate::conf::LocConf;
-use crate::ctx::{RequestCtx, State};
+use crate::ctx::{hand_over, Outcome, RequestCtx, State};
 use crate::error_caching;
 use crate::nginx::{LogLevel, Request, Sink, Tracked};
 
@@ -52,6 +52,7 @@ fn original_is_servable(kind: ErrorKind) -> bool {
 
 /// Sends the transformed image.
 pub fn send_image(request: Request, ctx: &mut RequestCtx, output: Output, sink: Sink) -> ngx_int_t {
+    let request = ctx.home(request);
     ctx.stats.status = Some(200);
     ctx.stats.output_bytes = Some(output.bytes.len());
     ctx.stats.original_size = Some((output.original_width, output.original_height));
@@ -67,6 +68,7 @@ pub fn send_image(request: Request, ctx: &mut RequestCtx, output: Output, sink: 
 /// Sends an error response and logs it: `info` for problems with the
 /// request or the origin, `error` for our own bugs.
 pub fn send_error(request: Request, ctx: &mut RequestCtx, err: &Error, sink: Sink) -> ngx_int_t {
+    let request = ctx.home(request);
     log_error(request, err);
     let fallback = LocConf::of(request)
         .fallback()
@@ -124,6 +126,7 @@ fn send_original(
     err: &Error,
     sink: Sink,
 ) -> ngx_int_t {
+    let request = ctx.home(request);
     log_error(request, err);
     ctx.stats.status = Some(200);
     ctx.stats.error_code = err.code();
@@ -183,7 +186,9 @@ fn log_error(request: Request, err: &Error) {
 
 /// The headers every response of ours shares (status, type, length; no
 /// byte ranges: the body is not the origin's), then `ctx.output` as the
-/// whole body.
+/// whole body. An endpoint's fetch sends nothing itself: the headers are
+/// set on the endpoint request (`request` here), which sends them and the
+/// body once the fetch is finalized.
 fn send(
     request: Request,
     ctx: &mut RequestCtx,
@@ -196,6 +201,11 @@ fn send(
     request.set_content_length(ctx.output.len());
     request.clear_tracked(Tracked::AcceptRanges);
     request.disallow_ranges();
+    if ctx.fetch_for.is_some() {
+        ctx.state = State::Sent;
+        hand_over(request, ctx, Outcome::Ready);
+        return Status::NGX_OK.0;
+    }
     // A response sent from the top of the chain passes through our own
     // filters and must not be mistaken for the origin's body; one sent from
     // inside the filter replaces whatever the origin still sends.

@@ -133,3 +133,25 @@ fn every_example_on_the_demo_page_answers_an_image() {
         "the demo page shows transformed examples ({checked})"
     );
 }
+
+#[test]
+fn demo_endpoint_examples_answer_images() {
+    let nginx = Nginx::start_prepared(prepare);
+    let page = nginx.get("/").text();
+    let urls: Vec<&str> = page
+        .split("src=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|url| url.starts_with("/cdn-cgi/image/"))
+        .collect();
+    assert!(urls.len() >= 3, "{urls:?}");
+    for url in urls {
+        let r = nginx.get(url);
+        r.assert_status(200);
+        r.image();
+    }
+    let r = nginx.get("/cdn-cgi/image/width=100/cdn-cgi/image/width=50/images/photo-small.jpg");
+    assert_image_error(&r, 508, 9403);
+    let r = nginx.get("/cdn-cgi/image/width=100/images/missing.jpg");
+    assert_image_error(&r, 404, 9404);
+}

@@ -29,7 +29,6 @@ pub mod http;
 pub mod limits;
 pub mod options;
 pub mod policy;
-pub mod via;
 
 mod codecs;
 mod colour;

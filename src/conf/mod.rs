@@ -6,6 +6,7 @@ mod directives;
 
 use std::ffi::{c_char, c_void};
 
+use image_engine::endpoint::{EndpointRules, HostsAllowed};
 use image_engine::{Limits, Policy};
 use ngx::core::{NGX_CONF_ERROR, NGX_CONF_OK};
 use ngx::ffi::{ngx_conf_t, ngx_module_t, ngx_msec_t};
@@ -101,6 +102,19 @@ pub struct LocConf {
     pub error_key: Option<ComplexValue>,
     /// `Some(None)` is an explicit `image_fallback off`.
     pub fallback: Option<Option<Fallback>>,
+    /// `image_endpoint`: the location's prefix (`/cdn-cgi/image/`); set
+    /// only in the location that has the directive (not inherited).
+    pub endpoint: Option<String>,
+    /// `image_endpoint_hosts_allowed` (`None`: unset; empty: none).
+    pub endpoint_hosts: Option<HostsAllowed>,
+    pub endpoint_max_redirects: isize,     // slot
+    pub endpoint_private_addresses: isize, // slot (flag)
+    pub endpoint_pass_credentials: isize,  // slot (flag)
+    /// `image_endpoint_upstream`: the internal location that fetches
+    /// absolute URLs.
+    pub endpoint_upstream: Option<String>,
+    /// The endpoint settings above, merged.
+    pub endpoint_rules: EndpointRules,
 }
 
 impl Default for LocConf {
@@ -119,6 +133,13 @@ impl Default for LocConf {
             error_ttl: None,
             error_key: None,
             fallback: None,
+            endpoint: None,
+            endpoint_hosts: None,
+            endpoint_max_redirects: UNSET_NUM,
+            endpoint_private_addresses: UNSET_NUM,
+            endpoint_pass_credentials: UNSET_NUM,
+            endpoint_upstream: None,
+            endpoint_rules: EndpointRules::default(),
         }
     }
 }
@@ -239,11 +260,51 @@ impl LocConf {
         if self.thread_pool == ThreadPoolConf::Unset {
             self.thread_pool = prev.thread_pool;
         }
-        if self.thread_pool == ThreadPoolConf::Unset && self.options().is_some() {
+        self.merge_endpoint(prev);
+        let transforms = self.options().is_some() || self.endpoint.is_some();
+        if self.thread_pool == ThreadPoolConf::Unset && transforms {
             let pool = ThreadPool::add(config, None).ok_or(())?;
             self.thread_pool = ThreadPoolConf::Pool(pool);
         }
         Ok(())
+    }
+}
+
+impl LocConf {
+    /// The `image_endpoint_*` settings, inherited and defaulted, in one
+    /// [`EndpointRules`] value.
+    fn merge_endpoint(&mut self, prev: &LocConf) {
+        let defaults = EndpointRules::default();
+        merge(
+            &mut self.endpoint_max_redirects,
+            prev.endpoint_max_redirects,
+            UNSET_NUM,
+            defaults.max_redirects as isize,
+        );
+        merge(
+            &mut self.endpoint_private_addresses,
+            prev.endpoint_private_addresses,
+            UNSET_NUM,
+            0,
+        );
+        merge(
+            &mut self.endpoint_pass_credentials,
+            prev.endpoint_pass_credentials,
+            UNSET_NUM,
+            0,
+        );
+        if self.endpoint_hosts.is_none() {
+            self.endpoint_hosts = prev.endpoint_hosts.clone();
+        }
+        if self.endpoint_upstream.is_none() {
+            self.endpoint_upstream = prev.endpoint_upstream.clone();
+        }
+        self.endpoint_rules = EndpointRules {
+            hosts: self.endpoint_hosts.clone().unwrap_or_default(),
+            max_redirects: self.endpoint_max_redirects.clamp(0, u32::MAX as isize) as u32,
+            private_addresses: self.endpoint_private_addresses == 1,
+            pass_credentials: self.endpoint_pass_credentials == 1,
+        };
     }
 }
 

@@ -46,7 +46,7 @@ impl Tracked {
 }
 
 /// Every element of an nginx list of headers.
-fn elements(list: &ngx_list_t) -> impl Iterator<Item = *mut ngx_table_elt_t> + '_ {
+pub(super) fn elements(list: &ngx_list_t) -> impl Iterator<Item = *mut ngx_table_elt_t> + '_ {
     let mut part: *const ngx_list_part_t = &list.part;
     let mut i = 0;
     std::iter::from_fn(move || loop {

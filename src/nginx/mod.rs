@@ -22,6 +22,7 @@ mod failure_zone;
 mod guard;
 mod headers;
 mod request;
+mod subrequest;
 mod thread_pool;
 mod variable;
 

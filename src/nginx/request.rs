@@ -83,7 +83,7 @@ impl Request {
     }
 
     /// Shared view of the C structure, for reads.
-    fn raw(&self) -> &ngx_http_request_t {
+    pub(super) fn raw(&self) -> &ngx_http_request_t {
         // SAFETY: the request is live (contract on `Request`).
         unsafe { self.0.as_ref() }
     }
@@ -225,18 +225,23 @@ impl Request {
 
     /// Marks (or unmarks) the connection as holding our data: nginx must not
     /// finalize the request while we hold it.
-    pub fn set_buffered(self, held: bool) {
-        let c = self.raw().connection;
-        // SAFETY: the connection outlives its requests.
-        unsafe {
-            let bits = (*c).buffered();
-            let bits = if held {
+    ///
+    /// The bit is set on the request too: nginx only looks at the
+    /// connection's bits for the main request, and a subrequest (an
+    /// endpoint's fetch) must not be finalized while its job runs either.
+    pub fn set_buffered(mut self, held: bool) {
+        let set = |bits: u32| {
+            if held {
                 bits | IMAGE_BUFFERED
             } else {
                 bits & !IMAGE_BUFFERED
-            };
-            (*c).set_buffered(bits);
-        }
+            }
+        };
+        let r = self.raw_mut();
+        r.set_buffered(set(r.buffered()));
+        let c = r.connection;
+        // SAFETY: the connection outlives its requests.
+        unsafe { (*c).set_buffered(set((*c).buffered())) };
     }
 
     /// The response body must reach the filters in memory, not as file
