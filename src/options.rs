@@ -3,6 +3,7 @@
 
 use image_engine::{Error, ErrorKind, Policy, Transform};
 
+use crate::conf::LocConf;
 use crate::nginx::{ComplexValue, Request};
 
 /// The request's transformation, or why its options are invalid, with the
@@ -14,8 +15,13 @@ pub fn evaluate(
 ) -> (String, Result<Transform, Error>) {
     match value(request, cv) {
         Ok(text) => {
-            let transform =
-                image_engine::parse(&text).and_then(|t| policy.check(&text, &t).map(|()| t));
+            let qualities = LocConf::of(request).format_qualities;
+            let transform = image_engine::parse(&text)
+                .and_then(|t| policy.check(&text, &t).map(|()| t))
+                .map(|t| Transform {
+                    format_qualities: qualities,
+                    ..t
+                });
             (text, transform)
         }
         Err(err) => (String::new(), Err(err)),

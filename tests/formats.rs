@@ -298,3 +298,69 @@ fn display_p3_originals_are_converted_to_srgb() {
     assert_eq!((w, h), (128, 8));
     server.nginx.assert_log_clean();
 }
+
+/// `image_jpeg_quality` and its siblings: per-format defaults when the
+/// request gives no `quality`, inherited from the server level, beaten
+/// by a requested `quality`.
+const QUALITY_CONF: &str = r#"
+server {
+    listen 127.0.0.1:{PORT};
+    image_jpeg_quality 40;
+    location /default/ {
+        alias {MINE}/;
+        image_jpeg_quality 85;
+        image_webp_quality 85;
+        image_transform "$arg_o";
+    }
+    location /low/ {
+        alias {MINE}/;
+        image_webp_quality 40;
+        image_transform "$arg_o";
+    }
+}
+"#;
+
+#[test]
+fn per_format_default_qualities() {
+    let files = TempDir::new("ngx-image-quality");
+    std::fs::write(files.path().join("photo.jpg"), jpeg()).expect("write fixture");
+    let conf = QUALITY_CONF.replace("{MINE}", &files.path().display().to_string());
+    let nginx = Nginx::start(&conf);
+    let size = |path: &str, content_type: &str| {
+        let resp = nginx.get(path);
+        assert_transformed(&resp, content_type);
+        resp.body.len()
+    };
+    for (format, content_type) in [("jpeg", "image/jpeg"), ("webp", "image/webp")] {
+        let default = size(
+            &format!("/default/photo.jpg?o=width=300,format={format}"),
+            content_type,
+        );
+        let low = size(
+            &format!("/low/photo.jpg?o=width=300,format={format}"),
+            content_type,
+        );
+        assert!(
+            low * 10 < default * 8,
+            "{format}: quality 40 gives {low} bytes, 85 gives {default}"
+        );
+        // A requested quality wins over the location's default.
+        let requested = size(
+            &format!("/low/photo.jpg?o=width=300,format={format},quality=85"),
+            content_type,
+        );
+        assert_eq!(requested, default, "{format}");
+    }
+    nginx.assert_log_clean();
+
+    for bad in ["0", "101", "high", "-5"] {
+        let conf = format!("server {{ location / {{ image_jpeg_quality {bad}; }} }}");
+        let (ok, log) = Nginx::test_config(&conf);
+        assert!(!ok, "image_jpeg_quality {bad} must be refused");
+        assert!(log.contains("invalid image quality"), "{log}");
+    }
+    let (ok, log) = Nginx::test_config(
+        "server { location / { image_avif_quality 50; image_avif_quality 60; } }",
+    );
+    assert!(!ok && log.contains("is duplicate"), "{log}");
+}

@@ -41,6 +41,7 @@ pub mod stages;
 pub use codecs::sniff_format;
 pub use error::{Error, ErrorKind};
 pub use limits::Limits;
+pub use options::FormatQualities;
 pub use options::{
     parse, Bound, Compression, Fit, Gravity, MetadataMode, OnError, Slot, Template, Transform,
 };
