@@ -8,7 +8,8 @@
 //!   handler of `image_endpoint`), `filter` (header and body
 //!   filters: the state machine in `ctx`), `variables` (`$image_*`),
 //!   `conf` (directives, merging);
-//! - orchestration: `offload` (admission by `scheduler`, the `job` on a
+//! - orchestration: `conditional` (headers kept from the origin,
+//!   validators and `304`s per variant), `offload` (admission by `scheduler`, the `job` on a
 //!   thread pool, cancel, completion), `options` (evaluating the option
 //!   string), `fault` (test-only panics);
 //! - outcome: `response` (what to send for a result, every response's
@@ -17,6 +18,7 @@
 //! - the FFI layer: `nginx` (the only code that touches nginx structures:
 //!   `Request`, `Config`, `ThreadPool`, body chains, the failure zone).
 
+mod conditional;
 mod conf;
 mod ctx;
 mod endpoint;
@@ -24,6 +26,7 @@ mod error_caching;
 mod fault;
 mod filter;
 mod job;
+mod metrics;
 mod nginx;
 mod offload;
 mod options;
@@ -59,6 +62,11 @@ unsafe extern "C" fn create_loc_conf(cf: *mut ngx_conf_t) -> *mut c_void {
 
 unsafe extern "C" fn create_main_conf(cf: *mut ngx_conf_t) -> *mut c_void {
     with_config(cf, null_mut(), |config| {
+        // The counters of `image_status` are kept whether or not a
+        // location serves them.
+        if nginx::MetricsZone::add(config).is_err() {
+            return null_mut();
+        }
         config.allocate(MainConf::default())
     })
 }

@@ -46,6 +46,7 @@ pub fn start(
         ThreadPoolConf::Off | ThreadPoolConf::Unset => {
             let result = job.run();
             ctx.stats.process_ms = Some(job.elapsed.as_millis() as u64);
+            ctx.stats.processing = Some(job.elapsed);
             request.set_buffered(false);
             Ok(Some(response::respond(
                 request,
@@ -150,6 +151,7 @@ fn complete(request: Request, mut job: Job) {
     match request.ctx::<RequestCtx>() {
         Some(ctx) if ctx.state == State::Processing && !request.client_gone() => {
             ctx.stats.process_ms = Some(job.elapsed.as_millis() as u64);
+            ctx.stats.processing = Some(job.elapsed);
             let rc = response::respond(request, ctx, result, job.into_input());
             if rc == Status::NGX_ERROR.0 {
                 request.set_connection_error();

@@ -27,6 +27,7 @@ pub mod endpoint;
 pub mod error;
 pub mod http;
 pub mod limits;
+pub mod metrics;
 pub mod options;
 pub mod policy;
 
@@ -46,7 +47,7 @@ pub use options::{
     parse, Bound, Compression, Fit, Gravity, MetadataMode, OnError, Slot, Template, Transform,
 };
 pub use options::{Flip, Trim};
-pub use pipeline::{process, Control, Output};
+pub use pipeline::{process, Control, Output, StageTimings};
 pub use policy::Policy;
 
 /// The image formats the engine reads and writes.

@@ -14,6 +14,8 @@
 //! - `variable.rs`: variables whose value is computed by a safe getter.
 //! - [`FailureZone`] (`failure_zone.rs`): the shared-memory zone of
 //!   `image_error_zone`.
+//! - [`MetricsZone`] (`metrics_zone.rs`): the shared-memory counters of
+//!   `image_status`.
 //! - `guard.rs`: panic containment for every `extern "C"` entry point.
 
 mod body;
@@ -21,6 +23,7 @@ mod config;
 mod failure_zone;
 mod guard;
 mod headers;
+mod metrics_zone;
 mod request;
 mod subrequest;
 mod thread_pool;
@@ -31,6 +34,7 @@ pub use config::{arg_is, arg_text, parse_seconds, parse_size, ComplexValue, Conf
 pub use failure_zone::{FailureZone, MIN_ZONE_SIZE};
 pub use guard::guard;
 pub use headers::{HeaderError, Tracked};
-pub use request::{LogLevel, ModuleCtx, Request};
+pub use metrics_zone::MetricsZone;
+pub use request::{now, parse_http_time, LogLevel, ModuleCtx, Request};
 pub use thread_pool::ThreadPool;
 pub use variable::Getter;

@@ -50,18 +50,6 @@ impl ThreadPool {
     /// (unchanged since nginx 1.7.11) is mirrored here to read `threads`. A
     /// value outside any sane range falls back to nginx's default size.
     pub fn threads(self) -> usize {
-        #[repr(C)]
-        struct ThreadPoolLayout {
-            mtx: ngx::ffi::ngx_thread_mutex_t,
-            queue_first: *mut c_void,
-            queue_last: *mut c_void,
-            waiting: isize,
-            cond: ngx::ffi::ngx_thread_cond_t,
-            log: *mut c_void,
-            name: ngx_str_t,
-            threads: usize,
-            max_queue: isize,
-        }
         // SAFETY: the layout mirrors struct ngx_thread_pool_s; `threads` is
         // written once at configuration and only read afterwards.
         let threads = unsafe { (*(self.0.as_ptr() as *const ThreadPoolLayout)).threads };
@@ -70,6 +58,19 @@ impl ThreadPool {
         } else {
             32
         }
+    }
+
+    /// The pool's name (`default` for nginx's implicit pool), for the
+    /// metrics of `image_status`.
+    pub fn name(self) -> String {
+        // SAFETY: the layout mirrors struct ngx_thread_pool_s; the name is
+        // set when the pool is registered and points into configuration
+        // memory that lives as long as the pool.
+        let name = unsafe { &(*(self.0.as_ptr() as *const ThreadPoolLayout)).name };
+        if name.data.is_null() {
+            return "default".into();
+        }
+        String::from_utf8_lossy(super::guard::bytes(name)).into_owned()
     }
 
     /// Posts `job`: `run` is called with it on a pool thread (it must not
@@ -108,6 +109,19 @@ impl ThreadPool {
         }
         Ok(())
     }
+}
+
+#[repr(C)]
+struct ThreadPoolLayout {
+    mtx: ngx::ffi::ngx_thread_mutex_t,
+    queue_first: *mut c_void,
+    queue_last: *mut c_void,
+    waiting: isize,
+    cond: ngx::ffi::ngx_thread_cond_t,
+    log: *mut c_void,
+    name: ngx_str_t,
+    threads: usize,
+    max_queue: isize,
 }
 
 /// Runs on a pool thread. Touches only the job.

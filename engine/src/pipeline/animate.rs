@@ -88,6 +88,9 @@ pub(super) fn animate(
         original_format,
         original_width: width,
         original_height: height,
+        // Frames are decoded, resized and encoded in turn: no stage
+        // durations of their own.
+        timings: super::StageTimings::default(),
     })
 }
 

@@ -80,6 +80,18 @@ pub struct Output {
     pub original_format: ImageFormat,
     pub original_width: u32,
     pub original_height: u32,
+    /// How long the stages took (zero for those that did not run).
+    pub timings: StageTimings,
+}
+
+/// How long each stage of one transformation took, for `Server-Timing`:
+/// `decode` (with colour conversion and orientation), `resize` (resize,
+/// crop, pad, rotate, adjustments), `encode` (with metadata).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StageTimings {
+    pub decode: std::time::Duration,
+    pub resize: std::time::Duration,
+    pub encode: std::time::Duration,
 }
 
 /// Whether displaying the image upright turns it a quarter.
@@ -101,6 +113,7 @@ pub fn process(
     control: &Control<'_>,
 ) -> Result<Output, Error> {
     control.check()?;
+    let started = std::time::Instant::now();
     // An impossible rotation is refused before anything is read.
     orient::rotation(transform.rotate)?;
 
@@ -153,8 +166,10 @@ pub fn process(
     // shrink-on-load, before resampling (which should mix final colours).
     let mut image = colour::to_srgb(pixels::to_working(image), metadata.icc.as_deref());
     image.apply_orientation(orientation);
+    let decoded = std::time::Instant::now();
     let plan = locate(&image, plan, region, shrunk, transform, format, limits)?;
     let mut image = render(image, &plan, transform, control)?;
+    let rendered = std::time::Instant::now();
 
     let format = match transform.format {
         Some(format) => format,
@@ -175,6 +190,11 @@ pub fn process(
     if format == ImageFormat::Jpeg {
         bytes = with_metadata(bytes, &metadata, transform.metadata);
     }
+    let timings = StageTimings {
+        decode: decoded - started,
+        resize: rendered - decoded,
+        encode: rendered.elapsed(),
+    };
     Ok(Output {
         bytes,
         format,
@@ -183,6 +203,7 @@ pub fn process(
         original_format,
         original_width,
         original_height,
+        timings,
     })
 }
 
@@ -355,6 +376,7 @@ fn describe(
         original_format,
         original_width: width,
         original_height: height,
+        timings: StageTimings::default(),
     })
 }
 
