@@ -133,10 +133,13 @@ fi
 
 python3 scripts/bench/bench.py "${ARGS[@]}"
 
-# JPEG bytes and SSIM against libvips, appended to the results.
+# Bytes and SSIM (JPEG, WebP, AVIF) against libvips, and what colour
+# management costs on a 13 MP photo, appended to the results.
 if python3 -c "import pyvips" >/dev/null 2>&1; then
     python3 scripts/bench/bytes_ssim.py --engine "$ENGINE" --corpus "$CORPUS" > "$WORK/bytes.md"
-    { echo; echo "## JPEG bytes and SSIM"; echo; cat "$WORK/bytes.md"; } >> bench/results.md
+    { echo; echo "## Bytes and SSIM (JPEG, WebP, AVIF)"; echo; cat "$WORK/bytes.md"; } >> bench/results.md
+    python3 scripts/bench/colour_cost.py --engine "$ENGINE" --corpus "$CORPUS" > "$WORK/colour.md"
+    { echo; echo "## Colour management cost"; echo; cat "$WORK/colour.md"; } >> bench/results.md
 else
     echo "bench: pyvips not found: the bytes-and-SSIM table is skipped" >&2
 fi

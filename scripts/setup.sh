@@ -5,6 +5,9 @@
 set -euo pipefail
 
 PACKAGES=(libpcre2-dev libclang-dev libssl-dev zlib1g-dev cmake nasm)
+# AVIF input: the AV1 decoder (libdav1d, found with pkg-config and linked
+# dynamically; the Debian package then depends on libdav1d).
+PACKAGES+=(libdav1d-dev pkg-config)
 # The HTTP/2 tests use curl as their client and openssl to make a certificate.
 PACKAGES+=(curl openssl)
 

@@ -116,7 +116,11 @@ fn admit(request: Request, ctx: &mut RequestCtx) -> Result<Source, Error> {
     let parts = endpoint::split(prefix, request.unparsed_uri())?;
     ctx.options = parts.options.clone();
     let transform = image_engine::parse(&parts.options)
-        .and_then(|t| conf.policy.check(&parts.options, &t).map(|()| t));
+        .and_then(|t| conf.policy.check(&parts.options, &t).map(|()| t))
+        .map(|mut t| {
+            t.format_qualities = conf.format_qualities;
+            t
+        });
     ctx.transform = transform.clone();
     transform?;
     Ok(parts.source)

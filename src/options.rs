@@ -25,6 +25,8 @@ pub fn evaluate(
         Err(err) => return (String::new(), Err(err)),
     };
     let mut transform = bound.transform;
+    // image_jpeg_quality and its siblings, for when no quality is given.
+    transform.format_qualities = conf.format_qualities;
     // Only what the request supplied is subject to image_params_allowed:
     // the literal options are the operator's own.
     if let Err(err) = conf.policy.check(&bound.from_request, &transform) {

@@ -1,4 +1,4 @@
-//! Formats through nginx: TIFF and BMP originals, `format=json`,
+//! Formats through nginx: TIFF, BMP and AVIF originals, `format=json`,
 //! `metadata=`, progressive and baseline JPEG, quality levels, PNG8,
 //! lossless WebP, `compression=fast`, and colour-managed originals.
 
@@ -189,6 +189,44 @@ fn tiff_and_bmp_originals_become_jpeg() {
 }
 
 #[test]
+fn avif_originals_are_read_back() {
+    let server = start();
+    // The module's own AVIF output becomes an original of the location.
+    let avif = server.nginx.get("/img/photo.jpg?o=format=avif");
+    avif.assert_status(200);
+    assert_eq!(avif.content_type(), Some("image/avif"));
+    std::fs::write(server._files.path().join("photo.avif"), &avif.body).expect("write AVIF");
+
+    let resp = server.nginx.get("/img/photo.avif?o=width=160,format=jpeg");
+    let (format, w, h) = assert_transformed(&resp, "image/jpeg");
+    assert_eq!((format, w, h), (image::ImageFormat::Jpeg, 160, 120));
+    // Without `format`, an AVIF original stays AVIF.
+    let resp = server.nginx.get("/img/photo.avif?o=width=160");
+    resp.assert_status(200);
+    assert_eq!(
+        resp.content_type(),
+        Some("image/avif"),
+        "{}",
+        resp.describe()
+    );
+    let json = server.nginx.get("/img/photo.avif?o=width=160,format=json");
+    json.assert_status(200);
+    let value: serde_json::Value = serde_json::from_slice(&json.body).expect("JSON body");
+    assert_eq!(value["original"]["format"], "image/avif");
+    assert_eq!(value["original"]["width"], 320);
+    assert_eq!(value["height"], 120);
+    // A damaged AVIF is the usual error for a corrupt original.
+    let cut = &avif.body[..avif.body.len() / 2];
+    std::fs::write(server._files.path().join("cut.avif"), cut).expect("write AVIF");
+    let resp = server.nginx.get("/img/cut.avif?o=width=100");
+    assert!(
+        resp.status >= 400,
+        "a truncated AVIF must fail: {}",
+        resp.describe()
+    );
+}
+
+#[test]
 fn jpeg_output_options() {
     let server = start();
     let get = |options: &str| {
@@ -259,4 +297,70 @@ fn display_p3_originals_are_converted_to_srgb() {
     let (_, w, h) = assert_transformed(&deep, "image/png");
     assert_eq!((w, h), (128, 8));
     server.nginx.assert_log_clean();
+}
+
+/// `image_jpeg_quality` and its siblings: per-format defaults when the
+/// request gives no `quality`, inherited from the server level, beaten
+/// by a requested `quality`.
+const QUALITY_CONF: &str = r#"
+server {
+    listen 127.0.0.1:{PORT};
+    image_jpeg_quality 40;
+    location /default/ {
+        alias {MINE}/;
+        image_jpeg_quality 85;
+        image_webp_quality 85;
+        image_transform "$arg_o";
+    }
+    location /low/ {
+        alias {MINE}/;
+        image_webp_quality 40;
+        image_transform "$arg_o";
+    }
+}
+"#;
+
+#[test]
+fn per_format_default_qualities() {
+    let files = TempDir::new("ngx-image-quality");
+    std::fs::write(files.path().join("photo.jpg"), jpeg()).expect("write fixture");
+    let conf = QUALITY_CONF.replace("{MINE}", &files.path().display().to_string());
+    let nginx = Nginx::start(&conf);
+    let size = |path: &str, content_type: &str| {
+        let resp = nginx.get(path);
+        assert_transformed(&resp, content_type);
+        resp.body.len()
+    };
+    for (format, content_type) in [("jpeg", "image/jpeg"), ("webp", "image/webp")] {
+        let default = size(
+            &format!("/default/photo.jpg?o=width=300,format={format}"),
+            content_type,
+        );
+        let low = size(
+            &format!("/low/photo.jpg?o=width=300,format={format}"),
+            content_type,
+        );
+        assert!(
+            low * 10 < default * 8,
+            "{format}: quality 40 gives {low} bytes, 85 gives {default}"
+        );
+        // A requested quality wins over the location's default.
+        let requested = size(
+            &format!("/low/photo.jpg?o=width=300,format={format},quality=85"),
+            content_type,
+        );
+        assert_eq!(requested, default, "{format}");
+    }
+    nginx.assert_log_clean();
+
+    for bad in ["0", "101", "high", "-5"] {
+        let conf = format!("server {{ location / {{ image_jpeg_quality {bad}; }} }}");
+        let (ok, log) = Nginx::test_config(&conf);
+        assert!(!ok, "image_jpeg_quality {bad} must be refused");
+        assert!(log.contains("invalid image quality"), "{log}");
+    }
+    let (ok, log) = Nginx::test_config(
+        "server { location / { image_avif_quality 50; image_avif_quality 60; } }",
+    );
+    assert!(!ok && log.contains("is duplicate"), "{log}");
 }

@@ -4,6 +4,7 @@
 //! ```text
 //! cargo bench -p image-engine --bench steps            # everything
 //! cargo bench -p image-engine --bench steps -- adjust  # one group
+//! cargo bench -p image-engine --bench steps -- decode  # AVIF vs JPEG input
 //! ```
 //!
 //! Stills are a 1200×800 photo-like image (about what a resized original
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use image::{DynamicImage, ImageBuffer, Rgb, RgbaImage};
-use image_engine::{parse, process, stages, Control, Flip, Limits};
+use image_engine::{parse, process, stages, Control, Flip, ImageFormat, Limits};
 
 static NEVER: AtomicBool = AtomicBool::new(false);
 
@@ -116,5 +117,20 @@ fn animation(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, geometry, adjust, animation);
+/// Decoding a 2 MP original (1600×1250, quality 80): AVIF through libdav1d
+/// beside JPEG through libjpeg-turbo, full size (no shrink-on-load).
+fn decode(c: &mut Criterion) {
+    let image = photo_like(1600, 1250);
+    let mut group = c.benchmark_group("decode");
+    group.sample_size(20);
+    for format in [ImageFormat::Jpeg, ImageFormat::Avif] {
+        let bytes = stages::encode(&image, format, 80).expect("encodes");
+        group.bench_function(format!("{}-2mp", format.name()), |b| {
+            b.iter(|| stages::decode(black_box(&bytes), 1.0).expect("decodes"))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, geometry, adjust, animation, decode);
 criterion_main!(benches);

@@ -42,6 +42,7 @@ pub mod stages;
 pub use codecs::sniff_format;
 pub use error::{Error, ErrorKind};
 pub use limits::Limits;
+pub use options::FormatQualities;
 pub use options::{
     parse, Bound, Compression, Fit, Gravity, MetadataMode, OnError, Slot, Template, Transform,
 };
@@ -56,7 +57,7 @@ pub enum ImageFormat {
     Png,
     Gif,
     Webp,
-    /// Output only: AVIF originals are not decoded.
+    /// Still AVIF in and out; AVIF sequences are refused as originals.
     Avif,
     /// Input only (first page); output as JPEG, or PNG when transparent.
     Tiff,

@@ -272,11 +272,3 @@ fn quality_levels_order_the_sizes() {
         .collect();
     assert!(sizes.windows(2).all(|w| w[0] > w[1]), "{sizes:?}");
 }
-
-#[test]
-fn avif_output_is_refused_as_input_with_a_clear_message() {
-    let avif = ok(&jpeg(64, 48), "format=avif").bytes;
-    let err = run(&avif, "width=10").expect_err("AVIF input");
-    assert_eq!(err.kind, ErrorKind::UnsupportedFormat);
-    assert!(err.message.contains("AVIF"), "{}", err.message);
-}

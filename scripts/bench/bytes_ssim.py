@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""JPEG bytes and SSIM: the engine against libvips, same photos, same quality.
+"""Bytes and SSIM: the engine against libvips, same photos, same quality,
+for JPEG, WebP and AVIF.
 
     bytes_ssim.py --engine BENCH_ENGINE --corpus DIR [--width 400] [--quality 80]
 
@@ -7,7 +8,10 @@ For each photo, both pipelines resize to WIDTH and encode at QUALITY. Each
 JPEG is compared (SSIM on luma, Gaussian window sigma 1.5, computed with
 libvips operations) against the same pipeline's own uncompressed resize, so
 the score measures what the encoder lost, not differences between the two
-resamplers. Prints a Markdown table. Needs pyvips.
+resamplers. WebP is libwebp in both; AVIF is rav1e (speed 9) in the
+engine and libheif's AV1 encoder in libvips, at the same nominal quality
+(the two scales are not calibrated to each other: compare bytes and SSIM
+together). Prints a Markdown table. Needs pyvips.
 """
 
 import argparse
@@ -84,7 +88,18 @@ def main():
                  vips_ref.jpegsave_buffer(Q=q, strip=True, optimize_coding=True)),
                 ("libvips, interlace", vips_ref,
                  vips_ref.jpegsave_buffer(Q=q, strip=True, interlace=True)),
+                ("module, WebP", ours_ref,
+                 engine(args.engine, path, f"{common},format=webp", out)),
+                ("libvips, WebP", vips_ref,
+                 vips_ref.webpsave_buffer(Q=q, strip=True)),
+                ("module, AVIF", ours_ref,
+                 engine(args.engine, path, f"{common},format=avif", out)),
             ]
+            try:
+                candidates.append(("libvips, AVIF (libheif)", vips_ref,
+                                   vips_ref.heifsave_buffer(Q=q, compression="av1", strip=True)))
+            except pyvips.Error:
+                pass  # libvips without an AV1 encoder
             for label, reference, data in candidates:
                 decoded = pyvips.Image.new_from_buffer(data, "")
                 rows.append((name, label, len(data), ssim(reference, decoded)))

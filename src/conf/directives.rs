@@ -350,6 +350,38 @@ directive!(set_endpoint_upstream, |cf, conf: LocConf| {
     NGX_CONF_OK
 });
 
+/// `image_jpeg_quality` and its siblings: 1 to 100, once per level.
+fn set_quality(cf: &mut Config, slot: &mut Option<u8>) -> *mut c_char {
+    if slot.is_some() {
+        return DUPLICATE;
+    }
+    let value = arg_text(&cf.args()[0]);
+    match value.parse::<u8>() {
+        Ok(quality @ 1..=100) => {
+            *slot = Some(quality);
+            NGX_CONF_OK
+        }
+        _ => {
+            cf.emerg(format_args!(
+                "invalid image quality \"{value}\" (a number from 1 to 100)"
+            ));
+            NGX_CONF_ERROR
+        }
+    }
+}
+
+directive!(set_jpeg_quality, |cf, conf: LocConf| {
+    set_quality(&mut cf, &mut conf.format_qualities.jpeg)
+});
+
+directive!(set_webp_quality, |cf, conf: LocConf| {
+    set_quality(&mut cf, &mut conf.format_qualities.webp)
+});
+
+directive!(set_avif_quality, |cf, conf: LocConf| {
+    set_quality(&mut cf, &mut conf.format_qualities.avif)
+});
+
 directive!(set_status, |cf, _conf: LocConf| {
     match cf.set_content_handler(crate::metrics::status_handler) {
         Some(_) => NGX_CONF_OK,
@@ -414,7 +446,7 @@ macro_rules! commands {
 /// The directive table, in the order of the documentation
 /// (`image_error_zone`, http level only, comes last).
 #[rustfmt::skip]
-pub static mut COMMANDS: [ngx_command_t; 26] = commands![
+pub static mut COMMANDS: [ngx_command_t; 29] = commands![
     "image_transform"            NGX_CONF_TAKE1  set_transform;
     "image_buffer"               NGX_CONF_TAKE1  ngx_conf_set_size_slot buffer_size;
     "image_thread_pool"          NGX_CONF_TAKE1  set_thread_pool;
@@ -436,5 +468,8 @@ pub static mut COMMANDS: [ngx_command_t; 26] = commands![
     "image_endpoint_max_redirects"     NGX_CONF_TAKE1 ngx_conf_set_num_slot endpoint_max_redirects;
     "image_endpoint_private_addresses" NGX_CONF_FLAG  ngx_conf_set_flag_slot endpoint_private_addresses;
     "image_endpoint_pass_credentials"  NGX_CONF_FLAG  ngx_conf_set_flag_slot endpoint_pass_credentials;
+    "image_jpeg_quality"         NGX_CONF_TAKE1  set_jpeg_quality;
+    "image_webp_quality"         NGX_CONF_TAKE1  set_webp_quality;
+    "image_avif_quality"         NGX_CONF_TAKE1  set_avif_quality;
     "image_server_timing"              NGX_CONF_FLAG  ngx_conf_set_flag_slot server_timing;
 ];

@@ -8,7 +8,7 @@ use std::ffi::{c_char, c_void};
 
 use image_engine::endpoint::{EndpointRules, HostsAllowed};
 use image_engine::http::{Negotiation, SuccessPolicy};
-use image_engine::{Limits, Policy};
+use image_engine::{FormatQualities, Limits, Policy};
 use ngx::core::{NGX_CONF_ERROR, NGX_CONF_OK};
 use ngx::ffi::{ngx_conf_t, ngx_module_t, ngx_msec_t};
 use ngx::http::{HttpModule, HttpModuleLocationConf, HttpModuleMainConf};
@@ -129,6 +129,9 @@ pub struct LocConf {
     pub endpoint_upstream: Option<String>,
     /// The endpoint settings above, merged.
     pub endpoint_rules: EndpointRules,
+    /// `image_jpeg_quality`, `image_webp_quality`, `image_avif_quality`
+    /// (`None`: unset, the engine's default).
+    pub format_qualities: FormatQualities,
     /// `image_server_timing`.
     pub server_timing: isize, // slot (flag)
 }
@@ -158,6 +161,7 @@ impl Default for LocConf {
             endpoint_pass_credentials: UNSET_NUM,
             endpoint_upstream: None,
             endpoint_rules: EndpointRules::default(),
+            format_qualities: FormatQualities::default(),
             server_timing: UNSET_NUM,
         }
     }
@@ -300,6 +304,7 @@ impl LocConf {
             self.thread_pool = prev.thread_pool;
         }
         self.merge_endpoint(prev);
+        self.merge_format_qualities(prev);
         merge(&mut self.server_timing, prev.server_timing, UNSET_NUM, 0);
         let transforms = self.options().is_some() || self.endpoint.is_some();
         if self.thread_pool == ThreadPoolConf::Unset && transforms {
@@ -345,6 +350,15 @@ impl LocConf {
             private_addresses: self.endpoint_private_addresses == 1,
             pass_credentials: self.endpoint_pass_credentials == 1,
         };
+    }
+}
+
+impl LocConf {
+    fn merge_format_qualities(&mut self, prev: &LocConf) {
+        let (this, parent) = (&mut self.format_qualities, prev.format_qualities);
+        this.jpeg = this.jpeg.or(parent.jpeg);
+        this.webp = this.webp.or(parent.webp);
+        this.avif = this.avif.or(parent.avif);
     }
 }
 

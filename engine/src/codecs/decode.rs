@@ -10,7 +10,7 @@ use image::{DynamicImage, ImageDecoder, ImageError, ImageReader};
 
 use super::metadata::{self, Metadata};
 use super::turbo::{self, Layout};
-use super::{corrupt, detail, jpeg};
+use super::{avif_input, corrupt, detail, jpeg};
 use crate::{colour, Error, ErrorKind, ImageFormat, Limits};
 
 /// Bytes per pixel of the widest layout a decoder may produce (RGBA, 16 bits
@@ -27,6 +27,9 @@ pub(crate) enum Source<'a> {
     /// A CMYK or YCCK JPEG libjpeg-turbo decodes to inks, with its
     /// metadata (the profile and the Adobe marker say how to make RGB).
     Cmyk(turbo::Jpeg<'a>, Orientation, Metadata),
+    /// An AVIF with its container read, and the limits its AV1 decoder
+    /// is given.
+    Avif(super::avif_input::Avif, Limits),
     Generic(Box<dyn ImageDecoder + 'a>),
 }
 
@@ -49,6 +52,9 @@ pub(crate) fn open<'a>(
             return Ok(Source::Jpeg(source, orientation));
         }
     }
+    if format == ImageFormat::Avif {
+        return Ok(Source::Avif(avif_input::open(input)?, *limits));
+    }
     let mut reader = ImageReader::with_format(Cursor::new(input), image_format(format));
     reader.limits(decoder_limits(limits));
     let decoder = reader.into_decoder().map_err(decode_error)?;
@@ -60,6 +66,7 @@ impl Source<'_> {
     pub(crate) fn dimensions(&self) -> (u32, u32) {
         match self {
             Source::Jpeg(jpeg, _) | Source::Cmyk(jpeg, _, _) => (jpeg.width, jpeg.height),
+            Source::Avif(avif, _) => avif.dimensions(),
             Source::Generic(decoder) => decoder.dimensions(),
         }
     }
@@ -69,6 +76,8 @@ impl Source<'_> {
     pub(crate) fn orientation(&mut self) -> Orientation {
         match self {
             Source::Jpeg(_, orientation) | Source::Cmyk(_, orientation, _) => *orientation,
+            // `irot`/`imir` are not read: AVIF encoders store upright pixels.
+            Source::Avif(..) => Orientation::NoTransforms,
             Source::Generic(decoder) => decoder.orientation().unwrap_or(Orientation::NoTransforms),
         }
     }
@@ -83,6 +92,7 @@ impl Source<'_> {
                 icc: None,
                 ..metadata.clone()
             },
+            Source::Avif(..) => Metadata::default(),
             Source::Generic(decoder) => Metadata {
                 icc: decoder.icc_profile().ok().flatten(),
                 exif: decoder.exif_metadata().ok().flatten(),
@@ -127,6 +137,7 @@ impl Source<'_> {
                 .ok_or_else(|| super::internal("the decoded JPEG has the wrong size"))?;
                 Ok((DynamicImage::ImageRgb8(rgb), shrink))
             }
+            Source::Avif(avif, limits) => Ok((avif.decode(&limits)?, 1)),
             Source::Generic(decoder) => Ok((
                 DynamicImage::from_decoder(decoder).map_err(decode_error)?,
                 1,

@@ -3,10 +3,12 @@
 //! Each format module knows how to read the size (and frame count) from its
 //! header without decoding, and how to encode. Decoding goes through
 //! libjpeg-turbo for JPEG and the `image` crate for the rest (see
-//! [`decode`]). AVIF is an output format only.
+//! [`decode`]); AVIF through libdav1d ([`avif_input`]).
 
 mod avif;
+mod avif_input;
 mod bmp;
+mod dav1d;
 mod dc_baseline;
 mod decode;
 mod exif;
@@ -73,7 +75,8 @@ pub(crate) fn read_header(bytes: &[u8], format: ImageFormat) -> Result<Header, E
         ImageFormat::Tiff => tiff::header(bytes),
         ImageFormat::Bmp => bmp::header(bytes),
         ImageFormat::Ico => ico::header(bytes),
-        ImageFormat::Avif | ImageFormat::Json => Err(Error::new(
+        ImageFormat::Avif => avif_input::header(bytes),
+        ImageFormat::Json => Err(Error::new(
             ErrorKind::UnsupportedFormat,
             format!(
                 "{} is supported as an output format only",

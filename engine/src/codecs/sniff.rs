@@ -20,7 +20,7 @@ pub fn sniff_format(bytes: &[u8]) -> Result<ImageFormat, Error> {
     match unsupported(bytes) {
         Some(name) => Err(Error::new(
             ErrorKind::UnsupportedFormat,
-            format!("the original is a {name} image; only JPEG, PNG, GIF, WebP, TIFF, BMP and ICO are supported"),
+            format!("the original is a {name} image; only JPEG, PNG, GIF, WebP, AVIF, TIFF, BMP and ICO are supported"),
         )),
         None => Err(Error::new(
             ErrorKind::NotAnImage,
@@ -38,6 +38,8 @@ fn supported(bytes: &[u8]) -> Option<ImageFormat> {
         Some(ImageFormat::Gif)
     } else if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
         Some(ImageFormat::Webp)
+    } else if super::avif_input::looks_like(bytes) {
+        Some(ImageFormat::Avif)
     } else if super::tiff::looks_like(bytes) {
         Some(ImageFormat::Tiff)
     } else if super::bmp::looks_like(bytes) {
@@ -56,7 +58,8 @@ fn unsupported(bytes: &[u8]) -> Option<&'static str> {
     if at(4, b"ftyp") {
         let brand = bytes.get(8..12).unwrap_or_default();
         return match brand {
-            b"avif" | b"avis" => Some("AVIF"),
+            // Still AVIF is read (see `supported`); sequences are not.
+            b"avis" => Some("animated AVIF"),
             b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1" => {
                 Some("HEIF")
             }
@@ -151,6 +154,10 @@ mod tests {
         assert_eq!(sniff_format(&ico), Ok(ImageFormat::Ico));
         assert_eq!(sniff_format(b"II*\0\x08\0\0\0"), Ok(ImageFormat::Tiff));
         assert_eq!(sniff_format(b"MM\0*\0\0\0\x08"), Ok(ImageFormat::Tiff));
+        assert_eq!(
+            sniff_format(b"\0\0\0\x1cftypavif\0\0\0\0"),
+            Ok(ImageFormat::Avif)
+        );
     }
 
     #[test]
@@ -181,7 +188,7 @@ mod tests {
     #[test]
     fn known_unsupported_formats_are_named() {
         for (body, name) in [
-            (b"\0\0\0\x1cftypavif\0\0\0\0".to_vec(), "AVIF"),
+            (b"\0\0\0\x1cftypavis\0\0\0\0".to_vec(), "animated AVIF"),
             (b"\0\0\0\x18ftypheic\0\0\0\0".to_vec(), "HEIF"),
             (b"\0\0\0\x18ftypmif1\0\0\0\0".to_vec(), "HEIF"),
             (vec![0xFF, 0x0A, 0xFA], "JPEG XL"),

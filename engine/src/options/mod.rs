@@ -1,12 +1,14 @@
 //! Parsing and validating the option string (`width=300,fit=cover,...`).
 //! Processing only ever sees a validated [`Transform`].
 
+mod format_quality;
 mod template;
 mod values;
 
 use crate::{Error, ErrorKind, ImageFormat};
 use values::Pair;
 
+pub use format_quality::FormatQualities;
 pub use template::{Bound, Slot, Template};
 
 /// How the image fits the `width` × `height` box (Cloudflare's meanings).
@@ -150,6 +152,9 @@ pub struct Transform {
     pub contrast: f64,
     pub gamma: f64,
     pub saturation: f64,
+    /// The location's default quality per output format, used when the
+    /// request gives no `quality` (set by the glue, not by options).
+    pub format_qualities: FormatQualities,
 }
 
 impl Default for Transform {
@@ -178,6 +183,7 @@ impl Default for Transform {
             contrast: 1.0,
             gamma: 1.0,
             saturation: 1.0,
+            format_qualities: FormatQualities::default(),
         }
     }
 }

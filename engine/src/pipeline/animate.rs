@@ -65,7 +65,7 @@ pub(super) fn animate(
                 format,
                 rendered.width(),
                 rendered.height(),
-                transform.quality,
+                transform.quality_for(format),
                 animation.repeat,
             )?),
         };

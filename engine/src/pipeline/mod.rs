@@ -182,7 +182,7 @@ pub fn process(
     control.check()?;
 
     let encoding = Encoding {
-        quality: transform.quality,
+        quality: transform.quality_for(format),
         progressive: transform.progressive && transform.compression != Compression::Fast,
         palette: transform.explicit_quality && transform.quality < 100,
     };

@@ -1,0 +1,333 @@
+//! AVIF originals (still images, 8-, 10- and 12-bit, with or without an
+//! alpha item). The container is read by `avif-parse`, each AV1 item is
+//! decoded by libdav1d ([`super::dav1d`]) and turned into RGB by `yuv`
+//! with the matrix and range the AV1 sequence header gives.
+//!
+//! The size comes from the AV1 sequence header of the primary item, read
+//! without decoding, so the location's limits apply before any pixel is
+//! allocated. Grid images (the tiled layout of some camera files) and AVIF
+//! sequences are refused by name. Deeper than 8 bits stays 16-bit through
+//! the pipeline, like 16-bit PNG.
+
+use std::io::Cursor;
+
+use avif_parse::AvifData;
+use image::{DynamicImage, ImageBuffer, Rgb, Rgba};
+use yuv::{YuvGrayImage, YuvPlanarImage, YuvRange, YuvStandardMatrix};
+
+use super::dav1d::{self, Frame, Layout};
+use super::{corrupt, detail, internal, Header};
+use crate::{Error, ErrorKind, Limits};
+
+/// `ftyp` at offset 4 with the still-image brand as the major brand.
+pub(super) fn looks_like(bytes: &[u8]) -> bool {
+    bytes.get(4..12) == Some(b"ftypavif")
+}
+
+/// The primary item's size from its AV1 sequence header: nothing decoded.
+pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
+    let avif = parse(bytes)?;
+    let (width, height) = size(&avif)?;
+    Ok(Header {
+        width,
+        height,
+        frames: 1,
+    })
+}
+
+/// An AVIF whose container has been read; the AV1 items are not decoded.
+pub(crate) struct Avif {
+    data: AvifData,
+    width: u32,
+    height: u32,
+}
+
+pub(super) fn open(bytes: &[u8]) -> Result<Avif, Error> {
+    let data = parse(bytes)?;
+    let (width, height) = size(&data)?;
+    Ok(Avif {
+        data,
+        width,
+        height,
+    })
+}
+
+impl Avif {
+    pub(super) fn dimensions(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    /// Decodes the colour item (and the alpha item, if any) into an RGB or
+    /// RGBA image: 8-bit for 8-bit AV1, 16-bit otherwise.
+    pub(super) fn decode(&self, limits: &Limits) -> Result<DynamicImage, Error> {
+        let colour = dav1d::decode(&self.data.primary_item, limits.max_pixels)?;
+        let alpha = match self.data.alpha_item.as_deref() {
+            Some(item) => Some(dav1d::decode(item, limits.max_pixels)?),
+            None => None,
+        };
+        if (colour.width(), colour.height()) != (self.width, self.height) {
+            return Err(corrupt(
+                "the AV1 frame is not the size its sequence header gives",
+            ));
+        }
+        let image = if colour.bit_depth() == 8 {
+            DynamicImage::ImageRgb8(rgb8(&colour)?)
+        } else {
+            DynamicImage::ImageRgb16(rgb16(&colour)?)
+        };
+        match alpha {
+            Some(alpha) => with_alpha(image, &alpha, self.data.premultiplied_alpha),
+            None => Ok(image),
+        }
+    }
+}
+
+fn parse(bytes: &[u8]) -> Result<AvifData, Error> {
+    avif_parse::read_avif(&mut Cursor::new(bytes)).map_err(|err| match err {
+        avif_parse::Error::Unsupported(what) => Error::new(
+            ErrorKind::UnsupportedFormat,
+            format!(
+                "the AVIF uses a feature that is not supported: {}",
+                detail(what)
+            ),
+        ),
+        avif_parse::Error::OutOfMemory => internal("out of memory reading the AVIF container"),
+        other => corrupt(&format!("AVIF container: {other}")),
+    })
+}
+
+fn size(avif: &AvifData) -> Result<(u32, u32), Error> {
+    let meta = avif
+        .primary_item_metadata()
+        .map_err(|err| corrupt(&format!("AV1 sequence header: {err}")))?;
+    Ok((meta.max_frame_width.get(), meta.max_frame_height.get()))
+}
+
+/// The YUV matrix for H.273 matrix coefficients. Unspecified is taken as
+/// BT.601, as libavif and browsers do.
+fn matrix(frame: &Frame) -> Result<Option<YuvStandardMatrix>, Error> {
+    Ok(Some(match frame.matrix() {
+        // Identity: the planes are G, B, R (no conversion).
+        0 => return Ok(None),
+        1 => YuvStandardMatrix::Bt709,
+        4 => YuvStandardMatrix::Fcc,
+        5 | 6 | 2 => YuvStandardMatrix::Bt601,
+        7 => YuvStandardMatrix::Smpte240,
+        9 | 10 => YuvStandardMatrix::Bt2020,
+        other => {
+            return Err(Error::new(
+                ErrorKind::UnsupportedFormat,
+                format!("the AVIF uses YUV matrix coefficients {other}, which are not supported"),
+            ))
+        }
+    }))
+}
+
+fn range(frame: &Frame) -> YuvRange {
+    if frame.full_range() {
+        YuvRange::Full
+    } else {
+        YuvRange::Limited
+    }
+}
+
+fn yuv_failed(err: yuv::YuvError) -> Error {
+    corrupt(&format!("YUV to RGB: {err}"))
+}
+
+/// An 8-bit frame as 8-bit RGB.
+fn rgb8(frame: &Frame) -> Result<image::RgbImage, Error> {
+    let (width, height) = (frame.width(), frame.height());
+    let mut rgb = vec![0u8; width as usize * height as usize * 3];
+    let stride = |index| frame.stride_bytes(index) as u32;
+    let Some(matrix) = matrix(frame)? else {
+        interleave_gbr(frame, |index| frame.plane_bytes(index), &mut rgb);
+        return image::RgbImage::from_raw(width, height, rgb)
+            .ok_or_else(|| internal("the decoded AVIF has the wrong size"));
+    };
+    if frame.layout() == Layout::I400 {
+        let grey = YuvGrayImage {
+            y_plane: frame.plane_bytes(0),
+            y_stride: stride(0),
+            width,
+            height,
+        };
+        yuv::yuv400_to_rgb(&grey, &mut rgb, width * 3, range(frame), matrix)
+    } else {
+        let planar = YuvPlanarImage {
+            y_plane: frame.plane_bytes(0),
+            y_stride: stride(0),
+            u_plane: frame.plane_bytes(1),
+            u_stride: stride(1),
+            v_plane: frame.plane_bytes(2),
+            v_stride: stride(2),
+            width,
+            height,
+        };
+        let convert = match frame.layout() {
+            Layout::I420 => yuv::yuv420_to_rgb,
+            Layout::I422 => yuv::yuv422_to_rgb,
+            _ => yuv::yuv444_to_rgb,
+        };
+        convert(&planar, &mut rgb, width * 3, range(frame), matrix)
+    }
+    .map_err(yuv_failed)?;
+    image::RgbImage::from_raw(width, height, rgb)
+        .ok_or_else(|| internal("the decoded AVIF has the wrong size"))
+}
+
+type Rgb16Image = ImageBuffer<Rgb<u16>, Vec<u16>>;
+
+/// A 10- or 12-bit frame as 16-bit RGB (samples scaled to the full range).
+fn rgb16(frame: &Frame) -> Result<Rgb16Image, Error> {
+    let (width, height) = (frame.width(), frame.height());
+    let depth = frame.bit_depth();
+    let mut rgb = vec![0u16; width as usize * height as usize * 3];
+    // Strides of high-bit-depth planes count samples, not bytes.
+    let stride = |index| (frame.stride_bytes(index) / 2) as u32;
+    if let Some(matrix) = matrix(frame)? {
+        if frame.layout() == Layout::I400 {
+            let grey = YuvGrayImage {
+                y_plane: frame.plane_words(0),
+                y_stride: stride(0),
+                width,
+                height,
+            };
+            let convert = if depth == 10 {
+                yuv::y010_to_rgb10
+            } else {
+                yuv::y012_to_rgb12
+            };
+            convert(&grey, &mut rgb, width * 3, range(frame), matrix)
+        } else {
+            let planar = YuvPlanarImage {
+                y_plane: frame.plane_words(0),
+                y_stride: stride(0),
+                u_plane: frame.plane_words(1),
+                u_stride: stride(1),
+                v_plane: frame.plane_words(2),
+                v_stride: stride(2),
+                width,
+                height,
+            };
+            let convert = match (frame.layout(), depth) {
+                (Layout::I420, 10) => yuv::i010_to_rgb10,
+                (Layout::I422, 10) => yuv::i210_to_rgb10,
+                (_, 10) => yuv::i410_to_rgb10,
+                (Layout::I420, _) => yuv::i012_to_rgb12,
+                (Layout::I422, _) => yuv::i212_to_rgb12,
+                _ => yuv::i412_to_rgb12,
+            };
+            convert(&planar, &mut rgb, width * 3, range(frame), matrix)
+        }
+        .map_err(yuv_failed)?;
+    } else {
+        interleave_gbr(frame, |index| frame.plane_words(index), &mut rgb);
+    }
+    for sample in &mut rgb {
+        *sample = widen(*sample, depth);
+    }
+    Rgb16Image::from_raw(width, height, rgb)
+        .ok_or_else(|| internal("the decoded AVIF has the wrong size"))
+}
+
+/// A `depth`-bit sample scaled to 16 bits (the top bits repeated below, so
+/// the maximum maps to 65535).
+fn widen(sample: u16, depth: u32) -> u16 {
+    let sample = u32::from(sample).min((1 << depth) - 1);
+    ((sample << (16 - depth)) | (sample >> (2 * depth - 16))) as u16
+}
+
+/// Identity matrix (4:4:4 only): Y holds green, U blue, V red.
+fn interleave_gbr<'a, T: Copy + Default + 'a>(
+    frame: &Frame,
+    plane: impl Fn(usize) -> &'a [T],
+    rgb: &mut [T],
+) {
+    let width = frame.width() as usize;
+    let sample = std::mem::size_of::<T>();
+    let (g, b, r) = (plane(0), plane(1), plane(2));
+    let at = |plane: &[T], index: usize, x: usize, y: usize| {
+        let stride = frame.stride_bytes(index) / sample;
+        plane.get(y * stride + x).copied().unwrap_or_default()
+    };
+    for (y, row) in rgb.chunks_exact_mut(width * 3).enumerate() {
+        for (x, pixel) in row.chunks_exact_mut(3).enumerate() {
+            pixel[0] = at(r, 2, x, y);
+            pixel[1] = at(g, 0, x, y);
+            pixel[2] = at(b, 1, x, y);
+        }
+    }
+}
+
+/// Adds the alpha item's luma as the fourth channel (expanded from studio
+/// range if it is coded that way), dividing premultiplied colour back out.
+fn with_alpha(
+    image: DynamicImage,
+    alpha: &Frame,
+    premultiplied: bool,
+) -> Result<DynamicImage, Error> {
+    let (width, height) = (image.width(), image.height());
+    if (alpha.width(), alpha.height()) != (width, height) {
+        return Err(corrupt("the AVIF alpha item is not the size of the image"));
+    }
+    let depth = alpha.bit_depth();
+    let max = (1u32 << depth) - 1;
+    let full = alpha.full_range();
+    let stride = alpha.stride_bytes(0);
+    // Alpha as 0..=65535.
+    let sample = |x: u32, y: u32| -> u32 {
+        let raw = if depth == 8 {
+            u32::from(
+                alpha
+                    .plane_bytes(0)
+                    .get(y as usize * stride + x as usize)
+                    .copied()
+                    .unwrap_or(255),
+            )
+        } else {
+            u32::from(
+                alpha
+                    .plane_words(0)
+                    .get(y as usize * stride / 2 + x as usize)
+                    .copied()
+                    .unwrap_or(u16::MAX),
+            )
+        };
+        let raw = if full {
+            raw.min(max)
+        } else {
+            // Studio range: 16..=235 at 8 bits, shifted for deeper.
+            let (low, high) = (16 << (depth - 8), 235 << (depth - 8));
+            (raw.clamp(low, high) - low) * max / (high - low)
+        };
+        raw * 65_535 / max
+    };
+    let unpremultiply = |value: u32, a: u32, top: u32| -> u32 {
+        if !premultiplied || a == 65_535 {
+            value
+        } else {
+            // Fully transparent (a = 0) colour is black.
+            (value * 65_535).checked_div(a).map_or(0, |v| v.min(top))
+        }
+    };
+    Ok(match image {
+        DynamicImage::ImageRgb8(rgb) => {
+            DynamicImage::ImageRgba8(ImageBuffer::from_fn(width, height, |x, y| {
+                let a = sample(x, y);
+                let Rgb([r, g, b]) = *rgb.get_pixel(x, y);
+                let c = |v: u8| unpremultiply(u32::from(v), a, 255) as u8;
+                Rgba([c(r), c(g), c(b), (a / 257) as u8])
+            }))
+        }
+        DynamicImage::ImageRgb16(rgb) => {
+            DynamicImage::ImageRgba16(ImageBuffer::from_fn(width, height, |x, y| {
+                let a = sample(x, y);
+                let Rgb([r, g, b]) = *rgb.get_pixel(x, y);
+                let c = |v: u16| unpremultiply(u32::from(v), a, 65_535) as u16;
+                Rgba([c(r), c(g), c(b), a as u16])
+            }))
+        }
+        other => other,
+    })
+}
