@@ -19,6 +19,7 @@
 pub mod backoff;
 pub mod error;
 pub mod limits;
+pub mod memory;
 pub mod options;
 pub mod policy;
 
@@ -27,10 +28,13 @@ mod geometry;
 mod pipeline;
 #[doc(hidden)]
 pub mod stages;
+#[doc(hidden)]
+pub mod fuzzing;
 
 pub use codecs::sniff_format;
 pub use error::{Error, ErrorKind};
 pub use limits::Limits;
+pub use memory::predict_memory;
 pub use options::{parse, Fit, Gravity, OnError, Transform};
 pub use pipeline::{process, Control, Output};
 pub use policy::Policy;

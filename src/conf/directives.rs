@@ -310,7 +310,7 @@ const fn command(
 }
 
 /// The directive table, in the order of the documentation.
-pub static mut COMMANDS: [ngx_command_t; 16] = [
+pub static mut COMMANDS: [ngx_command_t; 18] = [
     command(
         ngx_string!("image_transform"),
         NGX_CONF_TAKE1,
@@ -346,6 +346,18 @@ pub static mut COMMANDS: [ngx_command_t; 16] = [
         NGX_CONF_TAKE1,
         ngx_conf_set_num_slot,
         offset_of!(LocConf, max_animation_pixels),
+    ),
+    command(
+        ngx_string!("image_max_output_pixels"),
+        NGX_CONF_TAKE1,
+        ngx_conf_set_num_slot,
+        offset_of!(LocConf, max_output_pixels),
+    ),
+    command(
+        ngx_string!("image_max_avif_output_pixels"),
+        NGX_CONF_TAKE1,
+        ngx_conf_set_num_slot,
+        offset_of!(LocConf, max_avif_output_pixels),
     ),
     command(
         ngx_string!("image_timeout"),

@@ -66,8 +66,24 @@ pub struct Output {
     pub original_height: u32,
 }
 
+/// Refuses a source over the limits from its header alone.
+pub(crate) fn check_source(header: &codecs::Header, limits: &Limits) -> Result<(), Error> {
+    bounds::check_source(header.width, header.height, header.frames, limits)
+}
+
+/// Refuses an output over its format's limits, before any decoding.
+pub(crate) fn check_output(
+    canvas: (u32, u32),
+    format: ImageFormat,
+    limits: &Limits,
+) -> Result<(), Error> {
+    bounds::check_output(canvas.0, canvas.1, limits)?;
+    codecs::check_size(format, canvas.0, canvas.1)?;
+    bounds::check_output_budget(canvas.0, canvas.1, format, limits)
+}
+
 /// Whether displaying the image upright turns it a quarter.
-fn swaps_sides(orientation: Orientation) -> bool {
+pub(crate) fn swaps_sides(orientation: Orientation) -> bool {
     matches!(
         orientation,
         Orientation::Rotate90
@@ -92,7 +108,8 @@ pub fn process(
     let original_format = codecs::sniff_format(input)?;
     let header = codecs::read_header(input, original_format)?;
     bounds::check_source(header.width, header.height, header.frames, limits)?;
-    let mut source = codecs::open(input, original_format, limits)?;
+    let check = || control.check();
+    let mut source = codecs::open(input, original_format, &header, limits, &check)?;
     let (original_width, original_height) = source.dimensions();
     // The decoder's view wins if it differs from the header walk.
     bounds::check_source(original_width, original_height, 1, limits)?;
@@ -117,12 +134,14 @@ pub fn process(
     );
     // The canvas is the largest thing the plan makes (it holds the resized
     // image), and enlarging modes can make it far larger than the source.
-    bounds::check_output(plan.canvas.0, plan.canvas.1, limits)?;
     let format = transform.format.unwrap_or(original_format);
-    codecs::check_size(format, plan.canvas.0, plan.canvas.1)?;
+    check_output(plan.canvas, format, limits)?;
 
-    let (image, shrunk) = source.decode(plan.reduction())?;
+    let decoded = source.decode(plan.reduction());
+    // A decoder stopped by the control reports an I/O error: the control
+    // says why.
     control.check()?;
+    let (image, shrunk) = decoded?;
 
     let mut image = pixels::to_8bit(image);
     image.apply_orientation(orientation);
@@ -130,7 +149,7 @@ pub fn process(
     // same plan, in the decoded image's coordinates.
     let plan = plan.shrunk_by(shrunk, (image.width(), image.height()));
     if plan.needs_resize(image.width(), image.height()) {
-        image = resize::resize(image, &plan)?;
+        image = resize::resize(image, &plan, &|| control.check())?;
         control.check()?;
     }
 
