@@ -25,6 +25,8 @@ const MAIN: &str = "thread_pool imgs threads=2;\nthread_pool single threads=1;";
 const CONF: &str = r#"
 server {
     listen 127.0.0.1:{PORT};
+    # The heavy jobs here make outputs far over the default budget.
+    image_max_output_pixels 100000000;
 
     location /img/ {
         alias {FIXTURES}/;

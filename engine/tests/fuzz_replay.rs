@@ -152,7 +152,8 @@ fn mutate(rng: &mut Xorshift, input: &[u8], other: &[u8]) -> Vec<u8> {
                 out.drain(at..end);
             }
             3 => {
-                let extra = rng.bytes(1 + rng.next() as usize % 16);
+                let count = 1 + rng.next() as usize % 16;
+                let extra = rng.bytes(count);
                 out.splice(at..at, extra);
             }
             4 if len > 0 => {

@@ -165,6 +165,9 @@ pub fn process(
     control.check()?;
 
     let bytes = codecs::encode(&image, format, transform.quality)?;
+    // Encoders run in one call: a job that ran out of time meanwhile is
+    // still reported as such, never as a late success.
+    control.check()?;
     Ok(Output {
         bytes,
         format,
