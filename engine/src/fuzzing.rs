@@ -48,7 +48,11 @@ pub fn options(data: &[u8]) {
         Err(err) => {
             assert_eq!(err.kind, ErrorKind::InvalidOption, "{}", err.message);
             // Messages end up in headers and logs: one short line.
-            assert!(!err.message.chars().any(char::is_control), "{:?}", err.message);
+            assert!(
+                !err.message.chars().any(char::is_control),
+                "{:?}",
+                err.message
+            );
             assert!(err.message.len() < 400, "{} bytes", err.message.len());
         }
     }
@@ -82,7 +86,10 @@ fn check(image: &[u8], transform: &crate::Transform) {
     match process(image, transform, &LIMITS, &control) {
         Ok(output) => {
             let area = u64::from(output.width) * u64::from(output.height);
-            assert!(area <= LIMITS.max_output_pixels_for(output.format), "{area}");
+            assert!(
+                area <= LIMITS.max_output_pixels_for(output.format),
+                "{area}"
+            );
             assert!(!output.bytes.is_empty());
         }
         Err(err) => assert_ne!(err.kind, ErrorKind::Internal, "{}", err.message),

@@ -24,12 +24,12 @@ pub mod options;
 pub mod policy;
 
 mod codecs;
+#[doc(hidden)]
+pub mod fuzzing;
 mod geometry;
 mod pipeline;
 #[doc(hidden)]
 pub mod stages;
-#[doc(hidden)]
-pub mod fuzzing;
 
 pub use codecs::sniff_format;
 pub use error::{Error, ErrorKind};

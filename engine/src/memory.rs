@@ -158,7 +158,11 @@ pub(crate) fn estimate(
     let copies = u64::from(plan.is_padded())
         + u64::from(transform.rotate != 0)
         + u64::from(output == ImageFormat::Jpeg && channels % 2 == 0);
-    let making = if copies > 0 { resized_bytes.max(canvas_bytes) } else { 0 };
+    let making = if copies > 0 {
+        resized_bytes.max(canvas_bytes)
+    } else {
+        0
+    };
     let encode = canvas_bytes + making + canvas_px * encoder_bytes_per_pixel(output);
 
     Estimate {
@@ -202,7 +206,14 @@ mod tests {
         let progressive = jpeg_header(4_000, 3_000, true);
         let plan = plan_for(&baseline, 400);
         // Decoded at 1/8: 500 × 375 RGB, about half a megabyte.
-        let small = estimate(&baseline, ImageFormat::Jpeg, &plan, 8, ImageFormat::Jpeg, &transform);
+        let small = estimate(
+            &baseline,
+            ImageFormat::Jpeg,
+            &plan,
+            8,
+            ImageFormat::Jpeg,
+            &transform,
+        );
         assert!(small.peak() < 4 * MB, "{small:?}");
         // The coefficients of 12 megapixels at 4:2:0: 1.5 samples of 2
         // bytes per pixel, whatever the scale.
@@ -222,8 +233,22 @@ mod tests {
         let transform = Transform::default();
         let header = jpeg_header(4_000, 3_000, false);
         let plan = plan_for(&header, 400);
-        let full = estimate(&header, ImageFormat::Jpeg, &plan, 1, ImageFormat::Jpeg, &transform);
-        let eighth = estimate(&header, ImageFormat::Jpeg, &plan, 8, ImageFormat::Jpeg, &transform);
+        let full = estimate(
+            &header,
+            ImageFormat::Jpeg,
+            &plan,
+            1,
+            ImageFormat::Jpeg,
+            &transform,
+        );
+        let eighth = estimate(
+            &header,
+            ImageFormat::Jpeg,
+            &plan,
+            8,
+            ImageFormat::Jpeg,
+            &transform,
+        );
         assert_eq!(full.decode, 36_000_000);
         assert_eq!(eighth.decode, 500 * 375 * 3);
         assert!(full.resize > 30 * eighth.resize / 2);
@@ -234,9 +259,8 @@ mod tests {
         let transform = Transform::default();
         let header = Header::still(2_000, 1_000);
         let plan = plan_for(&header, 2_000);
-        let cost = |output| {
-            estimate(&header, ImageFormat::Png, &plan, 1, output, &transform).encode
-        };
+        let cost =
+            |output| estimate(&header, ImageFormat::Png, &plan, 1, output, &transform).encode;
         assert!(cost(ImageFormat::Jpeg) < cost(ImageFormat::Webp));
         assert!(cost(ImageFormat::Webp) < cost(ImageFormat::Avif));
         assert_eq!(cost(ImageFormat::Avif), 2_000_000 * (4 + 40));
@@ -255,9 +279,23 @@ mod tests {
             ..still
         };
         let plan = plan_for(&still, 100);
-        let gif = estimate(&animated, ImageFormat::Gif, &plan, 1, ImageFormat::Gif, &transform);
+        let gif = estimate(
+            &animated,
+            ImageFormat::Gif,
+            &plan,
+            1,
+            ImageFormat::Gif,
+            &transform,
+        );
         assert_eq!(gif.decode, 8_000_000);
-        let png = estimate(&deep, ImageFormat::Png, &plan, 1, ImageFormat::Png, &transform);
+        let png = estimate(
+            &deep,
+            ImageFormat::Png,
+            &plan,
+            1,
+            ImageFormat::Png,
+            &transform,
+        );
         assert_eq!(png.decode, 12_000_000 + ANCILLARY);
     }
 

@@ -37,7 +37,11 @@ fn images() -> Vec<Vec<u8>> {
         grey_jpeg(24, 16),
         with_exif_orientation(&jpeg(24, 16), 6),
         png_rgba(24, 16),
-        png_of(&DynamicImage::ImageRgb8(ImageBuffer::from_pixel(5, 3, Rgb([9, 8, 7])))),
+        png_of(&DynamicImage::ImageRgb8(ImageBuffer::from_pixel(
+            5,
+            3,
+            Rgb([9, 8, 7]),
+        ))),
         png_of(&grey16),
         gif(24, 16),
         animated_gif(24, 16, 3),

@@ -70,14 +70,14 @@ pub struct LocConf {
     /// through `offset_of!`, so they keep nginx's types and unset markers.
     pub buffer_size: usize, // slot
     pub thread_pool: ThreadPoolConf,
-    pub max_pixels: isize,           // slot
-    pub max_side: isize,             // slot
-    pub max_animation_pixels: isize, // slot
+    pub max_pixels: isize,             // slot
+    pub max_side: isize,               // slot
+    pub max_animation_pixels: isize,   // slot
     pub max_output_pixels: isize,      // slot
     pub max_avif_output_pixels: isize, // slot
-    pub timeout: ngx_msec_t,         // slot
-    pub max_concurrency: isize,      // slot
-    pub max_queue: isize,            // slot
+    pub timeout: ngx_msec_t,           // slot
+    pub max_concurrency: isize,        // slot
+    pub max_queue: isize,              // slot
     /// `image_params_allowed` / `image_formats_allowed` (`None`: unset).
     pub policy: Policy,
     /// (min, max) seconds; `None` while unset.

@@ -63,7 +63,10 @@ fn sample_eighths(bytes: &[u8], at: usize, components: u8) -> u16 {
     let factors: Option<Vec<(u16, u16)>> = (0..usize::from(components))
         .map(|i| {
             let packed = *bytes.get(at + 3 * i + 1)?;
-            Some((u16::from(packed >> 4).max(1), u16::from(packed & 0x0F).max(1)))
+            Some((
+                u16::from(packed >> 4).max(1),
+                u16::from(packed & 0x0F).max(1),
+            ))
         })
         .collect();
     let Some(factors) = factors.filter(|f| !f.is_empty()) else {

@@ -165,8 +165,8 @@ mod tests {
     fn outputs_are_held_to_their_format_budget() {
         let limits = Limits::default();
         assert!(check_output_budget(4_000, 3_000, ImageFormat::Webp, &limits).is_ok());
-        let err = check_output_budget(4_000, 3_001, ImageFormat::Jpeg, &limits)
-            .expect_err("over budget");
+        let err =
+            check_output_budget(4_000, 3_001, ImageFormat::Jpeg, &limits).expect_err("over budget");
         assert_eq!(err.kind, ErrorKind::TooManyPixels);
         assert_eq!(
             err.message,
@@ -178,7 +178,8 @@ mod tests {
         let err = check_output_budget(2_000, 1_001, ImageFormat::Avif, &limits)
             .expect_err("over the AVIF budget");
         assert!(
-            err.message.ends_with("the limit for AVIF output is 2 megapixels"),
+            err.message
+                .ends_with("the limit for AVIF output is 2 megapixels"),
             "{}",
             err.message
         );

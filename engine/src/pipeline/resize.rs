@@ -13,7 +13,8 @@
 //!
 //! The output is made in bands of rows, with a look at the job's control
 //! between bands, so a cancelled or expired job stops within one band
-//! rather than at the end of the whole image. Each band is the same
+//! rather than at the end of the whole image (vertical enlargements, which
+//! the output budget bounds, are one band). Each band is the same
 //! resize with a crop box covering only its rows: the resizer takes the
 //! filter's window from the whole source, not just the box, so the bands
 //! join without a seam and the result equals a single pass.
@@ -52,8 +53,7 @@ pub(crate) fn resize(
         .map_err(|err| internal(&format!("resize source: {err}")))?;
     let mut dst = Image::new(width, height, pixel_type);
     let crop = plan.crop;
-    let mut options =
-        ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+    let mut options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
 
     // A cut at scale 1 is a plain copy inside the resizer: leave it alone.
     let resamples = crop.width != f64::from(width) || crop.height != f64::from(height);
@@ -66,8 +66,14 @@ pub(crate) fn resize(
         options = options.use_alpha(false);
     }
     let mut resizer = Resizer::new();
-    let band_rows = height.div_ceil(MAX_BANDS).max(MIN_BAND_ROWS);
     let scale = crop.height / f64::from(height);
+    // Vertical enlargements (bounded by the output budget) take one pass:
+    // the resizer's bands do not join exactly when it enlarges.
+    let band_rows = if scale < 1.0 {
+        height
+    } else {
+        height.div_ceil(MAX_BANDS).max(MIN_BAND_ROWS)
+    };
     let mut top = 0;
     while top < height {
         check()?;
@@ -162,19 +168,32 @@ mod tests {
         let options = ResizeOptions::new()
             .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
             .crop(crop.x, crop.y, crop.width, crop.height);
-        Resizer::new().resize(&src, &mut dst, &options).expect("resize");
+        Resizer::new()
+            .resize(&src, &mut dst, &options)
+            .expect("resize");
         dst.into_vec()
     }
 
     #[test]
     fn bands_join_without_a_seam() {
         let image = DynamicImage::ImageRgb8(ImageBuffer::from_fn(301, 1_203, |x, y| {
-            Rgb([(x * 7 % 256) as u8, (y * 13 % 256) as u8, ((x ^ y) % 256) as u8])
+            Rgb([
+                (x * 7 % 256) as u8,
+                (y * 13 % 256) as u8,
+                ((x ^ y) % 256) as u8,
+            ])
         }));
         for plan in [
             plan(301, 1_203, Some(97), None, Fit::ScaleDown, Gravity::Center),
             plan(301, 1_203, Some(120), Some(500), Fit::Cover, Gravity::Top),
-            plan(301, 1_203, Some(700), Some(2_000), Fit::Squeeze, Gravity::Center),
+            plan(
+                301,
+                1_203,
+                Some(700),
+                Some(2_000),
+                Fit::Squeeze,
+                Gravity::Center,
+            ),
         ] {
             let banded = resize(image.clone(), &plan, &|| Ok(())).expect("resize");
             let reference = single_pass(&image, &plan);
