@@ -27,12 +27,15 @@ pub mod endpoint;
 pub mod error;
 pub mod http;
 pub mod limits;
+pub mod memory;
 pub mod options;
 pub mod policy;
 pub mod via;
 
 mod codecs;
 mod colour;
+#[doc(hidden)]
+pub mod fuzzing;
 mod geometry;
 mod json;
 mod pipeline;
@@ -42,6 +45,7 @@ pub mod stages;
 pub use codecs::sniff_format;
 pub use error::{Error, ErrorKind};
 pub use limits::Limits;
+pub use memory::predict_memory;
 pub use options::{
     parse, Bound, Compression, Fit, Gravity, MetadataMode, OnError, Slot, Template, Transform,
 };
