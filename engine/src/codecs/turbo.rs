@@ -556,6 +556,42 @@ mod tests {
         }
     }
 
+    /// Compresses `pixels` (`width` × `height` in `format`) with a handle
+    /// whose parameters the caller has set.
+    fn compress(
+        handle: &Handle,
+        pixels: &[u8],
+        width: u32,
+        height: u32,
+        format: tj::TJPF,
+    ) -> Vec<u8> {
+        let channels = match format {
+            tj::TJPF_TJPF_CMYK => 4,
+            _ => 3,
+        };
+        assert_eq!(pixels.len(), (width * height) as usize * channels);
+        let mut buffer: *mut u8 = std::ptr::null_mut();
+        let mut size: tj::size_t = 0;
+        // SAFETY: `pixels` holds width × height pixels of `format` (checked
+        // above); the output is allocated by libjpeg-turbo, copied and freed.
+        unsafe {
+            let status = tj::tj3Compress8(
+                handle.0,
+                pixels.as_ptr(),
+                width as CInt,
+                0,
+                height as CInt,
+                format as CInt,
+                &mut buffer,
+                &mut size,
+            );
+            assert_eq!(status, 0, "{}", handle.message());
+            let out = std::slice::from_raw_parts(buffer, size as usize).to_vec();
+            tj::tj3Free(buffer.cast());
+            out
+        }
+    }
+
     /// A 4-channel (YCCK) JPEG, as Photoshop writes for print.
     fn cmyk_jpeg(width: u32, height: u32) -> Vec<u8> {
         let cmyk: Vec<u8> = (0..width * height)
@@ -568,26 +604,7 @@ mod tests {
         handle
             .set(tj::TJPARAM_TJPARAM_SUBSAMP, tj::TJSAMP_TJSAMP_444 as CInt)
             .expect("subsampling");
-        let mut buffer: *mut u8 = std::ptr::null_mut();
-        let mut size: tj::size_t = 0;
-        // SAFETY: the buffer holds width × height CMYK pixels; the output
-        // is allocated by libjpeg-turbo, copied and freed.
-        unsafe {
-            let status = tj::tj3Compress8(
-                handle.0,
-                cmyk.as_ptr(),
-                width as CInt,
-                0,
-                height as CInt,
-                tj::TJPF_TJPF_CMYK as CInt,
-                &mut buffer,
-                &mut size,
-            );
-            assert_eq!(status, 0, "{}", handle.message());
-            let out = std::slice::from_raw_parts(buffer, size as usize).to_vec();
-            tj::tj3Free(buffer.cast());
-            out
-        }
+        compress(&handle, &cmyk, width, height, tj::TJPF_TJPF_CMYK)
     }
 
     #[test]
@@ -633,26 +650,7 @@ mod tests {
         handle
             .set(tj::TJPARAM_TJPARAM_PROGRESSIVE, 1)
             .expect("progressive");
-        let mut buffer: *mut u8 = std::ptr::null_mut();
-        let mut size: tj::size_t = 0;
-        // SAFETY: the buffer holds width × height RGB pixels; the output
-        // is allocated by libjpeg-turbo, copied and freed.
-        unsafe {
-            let status = tj::tj3Compress8(
-                handle.0,
-                rgb.as_ptr(),
-                width as CInt,
-                0,
-                height as CInt,
-                tj::TJPF_TJPF_RGB as CInt,
-                &mut buffer,
-                &mut size,
-            );
-            assert_eq!(status, 0, "{}", handle.message());
-            let out = std::slice::from_raw_parts(buffer, size as usize).to_vec();
-            tj::tj3Free(buffer.cast());
-            out
-        }
+        compress(&handle, &rgb, width, height, tj::TJPF_TJPF_RGB)
     }
 
     #[test]
