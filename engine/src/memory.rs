@@ -45,6 +45,8 @@ fn encoder_bytes_per_pixel(format: ImageFormat) -> u64 {
         // ravif's RGB(A) copy and YUV planes, rav1e's source, reconstructed
         // and reference frames and its analysis buffers.
         ImageFormat::Avif => 40,
+        // Not written (the pipeline picks an output format for them).
+        ImageFormat::Tiff | ImageFormat::Bmp | ImageFormat::Ico | ImageFormat::Json => 0,
     }
 }
 
@@ -70,7 +72,17 @@ pub fn predict_memory(input: &[u8], transform: &Transform, limits: &Limits) -> R
         transform.fit,
         transform.gravity,
     );
-    let output = transform.format.unwrap_or(format);
+    if transform.format == Some(ImageFormat::Json) {
+        // Described from the header alone.
+        return Ok(BASE);
+    }
+    // Formats the engine reads but does not write become JPEG, or PNG
+    // when transparent, which only decoding tells: count the dearer PNG.
+    let output = match transform.format {
+        Some(output) => output,
+        None if format.is_output() => format,
+        None => ImageFormat::Png,
+    };
     crate::pipeline::check_output(plan.canvas, output, limits)?;
     let shrink = if format == ImageFormat::Jpeg {
         codecs::jpeg_reduction_for(plan.reduction())
@@ -109,47 +121,69 @@ pub(crate) fn estimate(
     let decoded_h = u64::from(header.height).div_ceil(shrink);
     let decoded_px = decoded_w * decoded_h;
 
-    // Bytes per decoded pixel once in 8 bits, and the decoder's own needs.
-    let (channels, decoder) = match format {
+    // Bytes per decoded pixel as resampling sees it (16-bit images stay
+    // 16-bit until after the resize), and the decoder's own needs.
+    let pixel_bytes = u64::from(header.pixel_bytes.max(1));
+    let (working, decode) = match format {
         ImageFormat::Jpeg => {
-            let channels = u64::from(header.pixel_bytes.clamp(1, 4));
+            let components = u64::from(header.pixel_bytes.clamp(1, 4));
             // Coefficients: 2 bytes per sample, full size whatever the
             // scale; baseline JPEGs stream through a few rows of blocks.
-            let coefficients = if header.progressive {
-                full * 2 * u64::from(header.sample_eighths.max(8)) / 8
-            } else {
-                0
+            // At 1/8 a progressive JPEG is decoded from its DC scans alone
+            // (`codecs::dc_baseline`): one coefficient per block, rewritten
+            // as a small baseline stream, and no whole-image buffer. (A
+            // file that reader gives up on is decoded in full, within
+            // libjpeg's own memory cap.)
+            let samples = full * u64::from(header.sample_eighths.max(8)) / 8;
+            let coefficients = match (header.progressive, shrink) {
+                (false, _) => 0,
+                (true, 8) => samples / 64 * 2,
+                (true, _) => samples * 2,
             };
-            // CMYK and 12-bit JPEGs go through the generic decoder, at
-            // full size and 4 bytes a pixel.
-            if channels == 4 {
-                (4, full * 4 + coefficients)
+            if components == 4 {
+                // CMYK: libjpeg-turbo's inks at the decoded scale, then
+                // their RGB conversion.
+                (3, decoded_px * (4 + 3) + coefficients)
             } else {
-                (channels, decoded_px * channels + coefficients)
+                (components, decoded_px * components + coefficients)
             }
         }
-        ImageFormat::Png => {
-            let raw = full * u64::from(header.pixel_bytes);
-            // 16-bit pixels are converted to 8 bits in a second buffer.
-            let converted = if header.pixel_bytes > 4 { full * 4 } else { 0 };
-            (4, raw + converted + ANCILLARY)
-        }
-        // The first frame composed onto the canvas, and the frame itself.
-        ImageFormat::Gif | ImageFormat::Webp if header.frames > 1 => (4, full * 4 * 2),
+        // Decoded in place at its depth; colour conversion works in place
+        // too. Ancillary chunks (iCCP, zTXt) are held while decoding.
+        ImageFormat::Png => (pixel_bytes, full * pixel_bytes + ANCILLARY),
+        // The strips as stored, and a conversion of them (CMYK to RGB,
+        // floats to 16 bits).
+        ImageFormat::Tiff => (pixel_bytes.min(8), full * pixel_bytes * 2),
+        // The icon inside (a BMP or a PNG, up to 16-bit) and its copy.
+        ImageFormat::Ico => (pixel_bytes, full * pixel_bytes * 2),
+        ImageFormat::Bmp => (4, full * 4),
+        // The canvas the previous frames left, the frame being read and
+        // its composition onto the canvas (see `codecs::decode`).
+        ImageFormat::Gif | ImageFormat::Webp if header.frames > 1 => (4, full * 4 * 3),
         // Lossy WebP decodes through YUV planes; lossless through ARGB.
         ImageFormat::Webp => (4, full * 4 + full * 4),
         ImageFormat::Gif => (4, full * 4 + full),
-        ImageFormat::Avif => (4, full * 4),
+        // Never decoded (AVIF is refused by name, JSON is not an image).
+        ImageFormat::Avif | ImageFormat::Json => (4, full * 4),
     };
-    let decode = decoder;
-    let decoded_bytes = decoded_px * channels;
+    let deep = working > 4;
+    // Everything after resampling is 8 bits a channel.
+    let channels = if deep { working / 2 } else { working };
+    let decoded_bytes = decoded_px * working;
 
     let (resized_w, resized_h) = (u64::from(plan.resized.0), u64::from(plan.resized.1));
-    let resized_bytes = resized_w * resized_h * channels;
+    let resized_bytes = resized_w * resized_h * working;
     // The horizontal pass keeps every decoded row of the crop at the new
     // width (per band, but bands overlap and are bounded by this).
-    let intermediate = resized_w * decoded_h * channels;
-    let resize = decoded_bytes + resized_bytes + intermediate;
+    let intermediate = resized_w * decoded_h * working;
+    // A 16-bit image is handed to the resizer as a copy in bytes, and its
+    // result copied back, then narrowed to 8 bits.
+    let deep_copies = if deep {
+        decoded_bytes + resized_bytes + resized_w * resized_h * channels
+    } else {
+        0
+    };
+    let resize = decoded_bytes + resized_bytes + intermediate + deep_copies;
 
     let canvas_px = u64::from(plan.canvas.0) * u64::from(plan.canvas.1);
     let canvas_bytes = canvas_px * 4.max(channels);
@@ -216,7 +250,21 @@ mod tests {
         );
         assert!(small.peak() < 4 * MB, "{small:?}");
         // The coefficients of 12 megapixels at 4:2:0: 1.5 samples of 2
-        // bytes per pixel, whatever the scale.
+        // bytes per pixel, at any scale but 1/8...
+        let plan_half = plan_for(&baseline, 2_000);
+        let cost = |header: &Header| {
+            estimate(
+                header,
+                ImageFormat::Jpeg,
+                &plan_half,
+                2,
+                ImageFormat::Jpeg,
+                &transform,
+            )
+            .decode
+        };
+        assert_eq!(cost(&progressive) - cost(&baseline), 12_000_000 * 3);
+        // ...where the DC scans alone are read: one coefficient per block.
         let large = estimate(
             &progressive,
             ImageFormat::Jpeg,
@@ -225,7 +273,7 @@ mod tests {
             ImageFormat::Jpeg,
             &transform,
         );
-        assert_eq!(large.decode - small.decode, 12_000_000 * 3);
+        assert_eq!(large.decode - small.decode, 12_000_000 * 3 / 64);
     }
 
     #[test]
@@ -267,7 +315,7 @@ mod tests {
     }
 
     #[test]
-    fn animations_and_deep_pngs_hold_two_buffers() {
+    fn animations_hold_three_canvases_and_deep_pngs_stay_deep() {
         let transform = Transform::default();
         let still = Header::still(1_000, 1_000);
         let animated = Header {
@@ -287,7 +335,7 @@ mod tests {
             ImageFormat::Gif,
             &transform,
         );
-        assert_eq!(gif.decode, 8_000_000);
+        assert_eq!(gif.decode, 12_000_000);
         let png = estimate(
             &deep,
             ImageFormat::Png,
@@ -296,7 +344,18 @@ mod tests {
             ImageFormat::Png,
             &transform,
         );
-        assert_eq!(png.decode, 12_000_000 + ANCILLARY);
+        assert_eq!(png.decode, 8_000_000 + ANCILLARY);
+        // Resampled at 16 bits: the source, its copy in bytes, and the
+        // result (100 × 100) three times over, the last narrowed.
+        let shallow = estimate(
+            &still,
+            ImageFormat::Png,
+            &plan,
+            1,
+            ImageFormat::Png,
+            &transform,
+        );
+        assert!(png.resize > 2 * shallow.resize, "{png:?} {shallow:?}");
     }
 
     #[test]

@@ -24,6 +24,11 @@ const DECODER_OVERHEAD: u64 = 1 << 20;
 /// conversion of them.
 const FRAME_BUFFERS: u64 = 2;
 
+/// Whole canvases an animation's decoder holds at once: GIF's keeps the
+/// canvas the previous frames left, the frame being read (up to the
+/// canvas's size) and that frame composed onto a copy of the canvas.
+const ANIMATION_BUFFERS: u64 = 3;
+
 /// Longest slice of input a decoder is handed per read: decoders come back
 /// for more at least this often, and each time the job's control is looked
 /// at.
@@ -216,6 +221,15 @@ fn image_format(format: ImageFormat) -> image::ImageFormat {
 /// (its header's size, at its widest layout) rather than for the largest
 /// image allowed. The header has already passed the location's limits.
 pub(crate) fn decoder_limits(header: &Header, limits: &Limits) -> image::Limits {
+    limits_for(header, limits, FRAME_BUFFERS)
+}
+
+/// [`decoder_limits`] for reading every frame of an animation.
+pub(crate) fn animation_limits(header: &Header, limits: &Limits) -> image::Limits {
+    limits_for(header, limits, ANIMATION_BUFFERS)
+}
+
+fn limits_for(header: &Header, limits: &Limits, buffers: u64) -> image::Limits {
     let mut decoder = image::Limits::default();
     decoder.max_image_width = Some(limits.max_side);
     decoder.max_image_height = Some(limits.max_side);
@@ -223,7 +237,7 @@ pub(crate) fn decoder_limits(header: &Header, limits: &Limits) -> image::Limits 
     decoder.max_alloc = Some(
         pixels
             .saturating_mul(u64::from(header.pixel_bytes.max(4)))
-            .saturating_mul(FRAME_BUFFERS)
+            .saturating_mul(buffers)
             .saturating_add(DECODER_OVERHEAD),
     );
     decoder

@@ -74,12 +74,17 @@ impl Header {
 /// The EXIF orientation of an original, read without decoding: from the
 /// JPEG segments, or from whatever the format's decoder finds before the
 /// pixels. Missing or unreadable means upright.
-pub(crate) fn orientation(bytes: &[u8], format: ImageFormat) -> image::metadata::Orientation {
+pub(crate) fn orientation(
+    bytes: &[u8],
+    format: ImageFormat,
+    header: &Header,
+) -> image::metadata::Orientation {
     use image::metadata::Orientation;
     if format == ImageFormat::Jpeg {
         return jpeg::orientation(bytes);
     }
-    match decode::open(bytes, format, &crate::Limits::default()) {
+    // Only the header is read: nothing to stop.
+    match decode::open(bytes, format, header, &crate::Limits::default(), &|| Ok(())) {
         Ok(mut source) => source.orientation(),
         Err(_) => Orientation::NoTransforms,
     }

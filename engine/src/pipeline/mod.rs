@@ -168,8 +168,6 @@ pub fn process(
     // says why.
     control.check()?;
     let (image, shrunk) = decoded?;
-    control.check()?;
-    let (image, shrunk) = decoded?;
 
     // Colour first, on the fewest pixels the decoder could give: after
     // shrink-on-load, before resampling (which should mix final colours).
@@ -341,7 +339,7 @@ fn describe(
     limits: &Limits,
 ) -> Result<Output, Error> {
     let (width, height) = (header.width, header.height);
-    let upright = if swaps_sides(codecs::orientation(input, original_format)) {
+    let upright = if swaps_sides(codecs::orientation(input, original_format, header)) {
         (height, width)
     } else {
         (width, height)

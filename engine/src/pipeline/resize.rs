@@ -188,7 +188,7 @@ mod tests {
             Rgb([v, v, v])
         }));
         let plan = plan(512, 2, Some(256), None, Fit::ScaleDown, Gravity::Center);
-        let resized = resize(image, &plan).expect("resize");
+        let resized = resize(image, &plan, &|| Ok(())).expect("resize");
         let resized = resized.as_rgb16().expect("still 16-bit");
         let row: Vec<u16> = (0..256).map(|x| resized.get_pixel(x, 0).0[0]).collect();
         assert!(row[8..248].windows(2).all(|w| w[1] > w[0]), "{row:?}");
