@@ -39,7 +39,8 @@ fn full_run(input: &[u8], transform: &Transform) -> Duration {
 fn an_expired_deadline_stops_the_stage_it_is_in() {
     let (input, transform) = heavy();
     let full = (0..2).map(|_| full_run(&input, &transform)).min().unwrap();
-    for fraction in [0.1] {
+    {
+        let fraction = 0.1;
         let never = AtomicBool::new(false);
         let start = Instant::now();
         let control = Control {
@@ -62,7 +63,8 @@ fn an_expired_deadline_stops_the_stage_it_is_in() {
 fn a_cancelled_job_stops_at_its_next_check() {
     let (input, transform) = heavy();
     let full = (0..2).map(|_| full_run(&input, &transform)).min().unwrap();
-    for fraction in [0.1] {
+    {
+        let fraction = 0.1;
         let cancel = AtomicBool::new(false);
         let (elapsed, err) = std::thread::scope(|scope| {
             let start = Instant::now();
