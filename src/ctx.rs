@@ -21,10 +21,12 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use image_engine::endpoint::Source;
+use image_engine::http::EntityTag;
 use image_engine::{Error, Transform};
 
 use crate::job::Job;
-use crate::nginx::{ModuleCtx, Sink};
+use crate::nginx::{ModuleCtx, Request, Sink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -74,13 +76,64 @@ pub struct RequestCtx {
     pub cleanup_added: bool,
     /// The evaluated option string (part of the default backoff key).
     pub options: String,
+    /// The client's `If-None-Match`, taken off the request before the
+    /// original is fetched (see `conditional`); compared with the variant.
+    pub if_none_match: Option<String>,
+    /// The variant's validator, once the origin's header is known.
+    pub etag: Option<EntityTag>,
+    /// The bytes of this location's responses may differ by `Accept`:
+    /// every response carries `Vary: Accept`.
+    pub vary_accept: bool,
     /// A job waiting for a free slot (see `scheduler`).
     pub pending: Option<Box<Job>>,
     pub stats: Stats,
+    /// On an endpoint's fetch (a subrequest): the endpoint request that
+    /// sends what the fetch produced (see `endpoint.rs`).
+    pub fetch_for: Option<Request>,
+    /// On an endpoint request: its fetch and what came back.
+    pub endpoint: Option<Box<EndpointState>>,
+}
+
+/// Where an endpoint request (`image_endpoint`) stands.
+pub struct EndpointState {
+    /// What is being fetched (changes when a redirect is followed).
+    pub source: Source,
+    /// The running fetch.
+    pub fetch: Option<Request>,
+    /// Redirects followed so far.
+    pub redirects: u32,
+    /// For an absolute source: the URL to fetch, pinned to the checked
+    /// address, and the `Host` it is fetched for (`$image_source_url`,
+    /// `$image_source_host`).
+    pub url: Option<(String, String)>,
+    /// What the fetch handed over, once it has.
+    pub outcome: Option<Outcome>,
+}
+
+/// What an endpoint's fetch hands to the endpoint request.
+pub enum Outcome {
+    /// The response (image or error) is prepared on the endpoint request:
+    /// headers set, body in its `output`.
+    Ready,
+    /// The source redirected (status, `Location`).
+    Redirect(u16, Option<Vec<u8>>),
 }
 
 // SAFETY: RequestCtx is the only type the module keeps in its context slot.
 unsafe impl ModuleCtx for RequestCtx {}
+
+/// Hands the response a fetch prepared (`fetch`'s output and statistics)
+/// to the endpoint request `home`, whose write handler sends it once the
+/// fetch is finalized.
+pub fn hand_over(home: Request, fetch: &mut RequestCtx, outcome: Outcome) {
+    if let Some(ctx) = home.ctx::<RequestCtx>() {
+        ctx.output = std::mem::take(&mut fetch.output);
+        ctx.stats = fetch.stats.clone();
+        if let Some(state) = ctx.endpoint.as_mut() {
+            state.outcome = Some(outcome);
+        }
+    }
+}
 
 impl RequestCtx {
     pub fn new(options: String, transform: Result<Transform, Error>) -> Self {
@@ -89,6 +142,9 @@ impl RequestCtx {
             transform,
             options,
             pending: None,
+            if_none_match: None,
+            etag: None,
+            vary_accept: false,
             stats: Stats::default(),
             head: false,
             input: Vec::new(),
@@ -96,7 +152,15 @@ impl RequestCtx {
             sink: Sink::Next,
             cancel: Arc::new(AtomicBool::new(false)),
             cleanup_added: false,
+            fetch_for: None,
+            endpoint: None,
         }
+    }
+
+    /// The request whose location configuration applies and to which the
+    /// response goes: the endpoint request for its fetch, else `request`.
+    pub fn home(&self, request: Request) -> Request {
+        self.fetch_for.unwrap_or(request)
     }
 
     /// Whether the client went away (the request's cleanup ran).

@@ -6,17 +6,20 @@
 //! The module is ordered before the copy filter (see `lib.rs`), so static
 //! files reach us as memory buffers once `main_filter_need_in_memory` is set.
 
+use image_engine::endpoint::redirect;
+use image_engine::http::origin;
 use image_engine::{Error, ErrorKind};
 use ngx::core::Status;
 use ngx::ffi::{ngx_chain_t, ngx_http_request_t, ngx_int_t};
 
+use crate::conditional;
 use crate::conf::LocConf;
-use crate::ctx::{RequestCtx, State};
+use crate::ctx::{hand_over, Outcome, RequestCtx, State};
 use crate::fault::{self, Fault};
 use crate::nginx::{flush, guard, pass_header, InChain, Request, Sink};
 use crate::offload;
 use crate::options;
-use crate::response::send_error;
+use crate::response::{send_error, send_not_modified};
 
 pub unsafe extern "C" fn header_filter(r: *mut ngx_http_request_t) -> ngx_int_t {
     guard(Status::NGX_ERROR.0, || {
@@ -45,7 +48,10 @@ pub unsafe extern "C" fn body_filter(
 
 fn header(request: Request) -> ngx_int_t {
     if !request.is_main() {
-        return pass_header(request);
+        return match request.ctx::<RequestCtx>() {
+            Some(ctx) if ctx.fetch_for.is_some() => fetched_header(request, ctx),
+            _ => pass_header(request),
+        };
     }
     let conf = LocConf::of(request);
     let ctx = match request.ctx::<RequestCtx>() {
@@ -54,15 +60,18 @@ fn header(request: Request) -> ngx_int_t {
             // The precontent phase did not see this request (a response
             // produced before it, e.g. `return 200`). Transform it all the
             // same, unless it is a HEAD that will bring no body.
-            let Some(cv) = conf.options() else {
+            let Some(template) = conf.options() else {
                 return pass_header(request);
             };
             if request.is_head() || request.status() != 200 {
                 return pass_header(request);
             }
-            let (text, transform) = options::evaluate(request, cv, &conf.policy);
+            let (text, transform) = options::evaluate(request, template, conf);
             match request.attach_ctx(RequestCtx::new(text, transform)) {
-                Some(ctx) => ctx,
+                Some(ctx) => {
+                    ctx.vary_accept = template.template.may_negotiate();
+                    ctx
+                }
                 None => return Status::NGX_ERROR.0,
             }
         }
@@ -75,6 +84,46 @@ fn header(request: Request) -> ngx_int_t {
         // Our own response, or one we already decided to leave alone.
         return pass_header(request);
     }
+    transform_header(request, ctx)
+}
+
+/// The header of an endpoint's fetch (a subrequest, see `endpoint.rs`).
+/// It never goes on: a redirect is handed to the endpoint request to
+/// follow; anything else is adopted by the endpoint request, which then
+/// goes through the same steps as a transformed response of the filter
+/// phase, and sends the outcome itself.
+fn fetched_header(request: Request, ctx: &mut RequestCtx) -> ngx_int_t {
+    if ctx.state != State::Start {
+        return Status::NGX_OK.0;
+    }
+    let home = ctx.home(request);
+    let status = request.status();
+    if let Ok(code) = u16::try_from(status) {
+        if redirect::is_redirect(code) {
+            ctx.state = State::Sent;
+            let location = request.header_out("Location").map(<[u8]>::to_vec);
+            hand_over(home, ctx, Outcome::Redirect(code, location));
+            return Status::NGX_OK.0;
+        }
+    }
+    home.adopt_headers_out(request);
+    // One visitor's cookie must not land in a shared cache with the image.
+    home.remove_header_out("Set-Cookie");
+    if status != 200 && origin_error(request, status).is_none() {
+        let err = Error::new(
+            ErrorKind::OriginServerError,
+            format!("the origin answered with status {status} instead of the image"),
+        );
+        return send_error(request, ctx, &err, Sink::Next);
+    }
+    transform_header(request, ctx)
+}
+
+/// The steps every response to transform takes once its header arrived:
+/// an origin error, invalid options or a too large original answer at
+/// once; a 200 is held and its body collected.
+fn transform_header(request: Request, ctx: &mut RequestCtx) -> ngx_int_t {
+    let conf = LocConf::of(ctx.home(request));
     let status = request.status();
     if status != 200 {
         return match origin_error(request, status) {
@@ -88,6 +137,17 @@ fn header(request: Request) -> ngx_int_t {
     if let Err(err) = &ctx.transform {
         let err = err.clone();
         return send_error(request, ctx, &err, Sink::Next);
+    }
+    let encoding = request
+        .header_out("Content-Encoding")
+        .map(|value| String::from_utf8_lossy(value).into_owned());
+    if let Err(err) = origin::check_encoding(encoding.as_deref()) {
+        return send_error(request, ctx, &err, Sink::Next);
+    }
+    ctx.etag = conditional::variant_etag(request, ctx);
+    if conditional::not_modified(ctx) {
+        // The client has this variant: nothing is read or decoded.
+        return send_not_modified(request, ctx);
     }
 
     let length = request.content_length();
@@ -106,22 +166,22 @@ fn header(request: Request) -> ngx_int_t {
 }
 
 fn body(request: Request, chain: InChain) -> ngx_int_t {
-    if !request.is_main() {
-        return chain.pass(request);
-    }
     let Some(ctx) = request.ctx::<RequestCtx>() else {
         return chain.pass(request);
     };
+    if !request.is_main() && ctx.fetch_for.is_none() {
+        return chain.pass(request);
+    }
     match ctx.state {
         State::Start | State::PassThrough => chain.pass(request),
         State::Sent => {
             // What the origin still sends after our response: drop it, but
             // let buffered output of ours flow on.
-            let _ = chain.consume(None);
+            let _ = chain.consume(request, None);
             flush(request)
         }
         State::Processing => {
-            let _ = chain.consume(None);
+            let _ = chain.consume(request, None);
             Status::NGX_OK.0
         }
         State::Reading => read(request, ctx, &chain),
@@ -130,8 +190,8 @@ fn body(request: Request, chain: InChain) -> ngx_int_t {
 
 /// Appends the chain's bytes to the original; starts processing at the end.
 fn read(request: Request, ctx: &mut RequestCtx, chain: &InChain) -> ngx_int_t {
-    let conf = LocConf::of(request);
-    let last = match chain.consume(Some(&mut ctx.input)) {
+    let conf = LocConf::of(ctx.home(request));
+    let last = match chain.consume(request, Some(&mut ctx.input)) {
         Ok(last) => last,
         Err(_) => {
             ctx.input = Vec::new();
@@ -186,6 +246,11 @@ fn start_processing(request: Request, ctx: &mut RequestCtx, conf: &LocConf) -> n
 fn origin_error(request: Request, status: usize) -> Option<Error> {
     let answered = request.origin_answered();
     let status = u16::try_from(status).ok()?;
+    // Nothing conditional or ranged reaches the origin (`conditional`), so
+    // a 304 (like a 206 or 416) is the origin's mistake.
+    if let Err(err) = origin::check_unexpected_status(status) {
+        return Some(err);
+    }
     let kind = ErrorKind::from_origin_status(status, answered)?;
     let message = match kind {
         ErrorKind::OriginUnreachable => "the origin could not be reached".to_string(),

@@ -4,10 +4,12 @@
 //! This file only registers the module. One request's life, top to bottom
 //! (each layer only calls the ones below it):
 //!
-//! - entry points: `phase` (precontent checks), `filter` (header and body
+//! - entry points: `phase` (precontent checks), `endpoint` (the content
+//!   handler of `image_endpoint`), `filter` (header and body
 //!   filters: the state machine in `ctx`), `variables` (`$image_*`),
 //!   `conf` (directives, merging);
-//! - orchestration: `offload` (admission by `scheduler`, the `job` on a
+//! - orchestration: `conditional` (headers kept from the origin,
+//!   validators and `304`s per variant), `offload` (admission by `scheduler`, the `job` on a
 //!   thread pool, cancel, completion), `options` (evaluating the option
 //!   string), `fault` (test-only panics);
 //! - outcome: `response` (what to send for a result, every response's
@@ -16,8 +18,10 @@
 //! - the FFI layer: `nginx` (the only code that touches nginx structures:
 //!   `Request`, `Config`, `ThreadPool`, body chains, the failure zone).
 
+mod conditional;
 mod conf;
 mod ctx;
+mod endpoint;
 mod error_caching;
 mod fault;
 mod filter;

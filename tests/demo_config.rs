@@ -150,3 +150,25 @@ fn an_enlargement_past_the_output_budget_is_refused_at_once() {
         "took {took:?}"
     );
 }
+
+#[test]
+fn demo_endpoint_examples_answer_images() {
+    let nginx = Nginx::start_prepared(prepare);
+    let page = nginx.get("/").text();
+    let urls: Vec<&str> = page
+        .split("src=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|url| url.starts_with("/cdn-cgi/image/"))
+        .collect();
+    assert!(urls.len() >= 3, "{urls:?}");
+    for url in urls {
+        let r = nginx.get(url);
+        r.assert_status(200);
+        r.image();
+    }
+    let r = nginx.get("/cdn-cgi/image/width=100/cdn-cgi/image/width=50/images/photo-small.jpg");
+    assert_image_error(&r, 508, 9403);
+    let r = nginx.get("/cdn-cgi/image/width=100/images/missing.jpg");
+    assert_image_error(&r, 404, 9404);
+}

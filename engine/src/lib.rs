@@ -30,7 +30,6 @@ pub mod limits;
 pub mod memory;
 pub mod options;
 pub mod policy;
-pub mod via;
 
 mod codecs;
 mod colour;

@@ -79,11 +79,11 @@ def main():
                 ("module, progressive (default)", ours_ref,
                  engine(args.engine, path, f"{common},format=jpeg", out)),
                 ("libvips, baseline", vips_ref,
-                 vips_ref.jpegsave_buffer(Q=q, keep="none")),
+                 vips_ref.jpegsave_buffer(Q=q, strip=True)),
                 ("libvips, optimize_coding", vips_ref,
-                 vips_ref.jpegsave_buffer(Q=q, keep="none", optimize_coding=True)),
+                 vips_ref.jpegsave_buffer(Q=q, strip=True, optimize_coding=True)),
                 ("libvips, interlace", vips_ref,
-                 vips_ref.jpegsave_buffer(Q=q, keep="none", interlace=True)),
+                 vips_ref.jpegsave_buffer(Q=q, strip=True, interlace=True)),
             ]
             for label, reference, data in candidates:
                 decoded = pyvips.Image.new_from_buffer(data, "")

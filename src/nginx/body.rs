@@ -59,7 +59,14 @@ impl InChain {
     /// Marks every buffer as consumed, appending memory buffers to `into`
     /// when given; returns whether the last buffer was seen. Consumed
     /// buffers go back to their owner (e.g. the upstream's buffer pool).
-    pub fn consume(&self, mut into: Option<&mut Vec<u8>>) -> Result<bool, NotInMemory> {
+    /// A subrequest's body never has `last_buf` (that ends the client's
+    /// response): its end is the `last_in_chain` buffer.
+    pub fn consume(
+        &self,
+        request: Request,
+        mut into: Option<&mut Vec<u8>>,
+    ) -> Result<bool, NotInMemory> {
+        let subrequest = !request.is_main();
         let mut last = false;
         let mut chain = self.0;
         // SAFETY: each link and buffer of a valid chain is valid.
@@ -83,7 +90,7 @@ impl InChain {
                     if (*b).in_file() != 0 {
                         (*b).file_pos = (*b).file_last;
                     }
-                    if (*b).last_buf() != 0 {
+                    if (*b).last_buf() != 0 || (subrequest && (*b).last_in_chain() != 0) {
                         last = true;
                     }
                 }

@@ -12,7 +12,7 @@ use ngx::ffi::{
     ngx_http_phases_NGX_HTTP_PRECONTENT_PHASE, ngx_http_request_t, ngx_int_t, ngx_parse_size,
     ngx_parse_time, ngx_str_t, NGX_LOG_EMERG,
 };
-use ngx::http::{HttpModuleMainConf, NgxHttpCoreModule};
+use ngx::http::{HttpModuleLocationConf, HttpModuleMainConf, NgxHttpCoreModule};
 use ngx::ngx_conf_log_error;
 
 use super::guard::bytes;
@@ -87,6 +87,22 @@ impl Config {
         }
     }
 
+    /// Compiles `text` (copied into the configuration pool, which the
+    /// compiled value may point into) as a value with variables.
+    pub fn compile_text(&self, text: &str) -> Option<ComplexValue> {
+        let data = self.pool().alloc_unaligned(text.len().max(1)) as *mut u8;
+        if data.is_null() {
+            return None;
+        }
+        // SAFETY: `data` has room for `text.len()` bytes.
+        unsafe { std::ptr::copy_nonoverlapping(text.as_ptr(), data, text.len()) };
+        let mut value = ngx_str_t {
+            len: text.len(),
+            data,
+        };
+        self.compile(&mut value)
+    }
+
     /// Makes a relative path relative to nginx's prefix, as for other files.
     pub fn full_name(&self, name: &mut ngx_str_t) -> bool {
         // SAFETY: the cycle is live during configuration; nginx replaces
@@ -138,4 +154,17 @@ pub fn parse_seconds(s: &mut ngx_str_t) -> isize {
 pub fn parse_size(s: &mut ngx_str_t) -> isize {
     // SAFETY: `s` is a valid string; nginx only reads it.
     unsafe { ngx_parse_size(s) }
+}
+
+impl Config {
+    /// Makes `handler` the content handler of the location being parsed
+    /// (as `proxy_pass` does) and returns the location's name, e.g.
+    /// `/cdn-cgi/image/`. `None` outside a location.
+    pub fn set_content_handler(&self, handler: PhaseHandler) -> Option<String> {
+        // SAFETY: a directive of the location level is being parsed, so the
+        // core module's location configuration of that level exists.
+        let clcf = NgxHttpCoreModule::location_conf_mut(unsafe { self.0.as_ref() })?;
+        clcf.handler = Some(handler);
+        Some(String::from_utf8_lossy(bytes(&clcf.name)).into_owned())
+    }
 }

@@ -22,6 +22,7 @@ mod failure_zone;
 mod guard;
 mod headers;
 mod request;
+mod subrequest;
 mod thread_pool;
 mod variable;
 
@@ -30,6 +31,6 @@ pub use config::{arg_is, arg_text, parse_seconds, parse_size, ComplexValue, Conf
 pub use failure_zone::{FailureZone, MIN_ZONE_SIZE};
 pub use guard::guard;
 pub use headers::{HeaderError, Tracked};
-pub use request::{LogLevel, ModuleCtx, Request};
+pub use request::{now, parse_http_time, LogLevel, ModuleCtx, Request};
 pub use thread_pool::ThreadPool;
 pub use variable::Getter;

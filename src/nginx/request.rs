@@ -83,7 +83,7 @@ impl Request {
     }
 
     /// Shared view of the C structure, for reads.
-    fn raw(&self) -> &ngx_http_request_t {
+    pub(super) fn raw(&self) -> &ngx_http_request_t {
         // SAFETY: the request is live (contract on `Request`).
         unsafe { self.0.as_ref() }
     }
@@ -157,6 +157,15 @@ impl Request {
         self.raw().headers_out.content_length_n
     }
 
+    /// The response's `Last-Modified` as Unix seconds (static files and
+    /// proxied origins both fill it in), if any.
+    pub fn last_modified_time(self) -> Option<i64> {
+        let time = self.raw().headers_out.last_modified_time;
+        // time_t is i64 here, narrower on some targets.
+        #[allow(clippy::unnecessary_cast)]
+        (time >= 0).then_some(time as i64)
+    }
+
     /// Whether a proxied origin sent a response header; `false` when nginx
     /// made the status up itself because the origin failed. Requests that
     /// are not proxied count as answered.
@@ -225,18 +234,23 @@ impl Request {
 
     /// Marks (or unmarks) the connection as holding our data: nginx must not
     /// finalize the request while we hold it.
-    pub fn set_buffered(self, held: bool) {
-        let c = self.raw().connection;
-        // SAFETY: the connection outlives its requests.
-        unsafe {
-            let bits = (*c).buffered();
-            let bits = if held {
+    ///
+    /// The bit is set on the request too: nginx only looks at the
+    /// connection's bits for the main request, and a subrequest (an
+    /// endpoint's fetch) must not be finalized while its job runs either.
+    pub fn set_buffered(mut self, held: bool) {
+        let set = |bits: u32| {
+            if held {
                 bits | IMAGE_BUFFERED
             } else {
                 bits & !IMAGE_BUFFERED
-            };
-            (*c).set_buffered(bits);
-        }
+            }
+        };
+        let r = self.raw_mut();
+        r.set_buffered(set(r.buffered()));
+        let c = r.connection;
+        // SAFETY: the connection outlives its requests.
+        unsafe { (*c).set_buffered(set((*c).buffered())) };
     }
 
     /// The response body must reach the filters in memory, not as file
@@ -368,6 +382,20 @@ impl Request {
         let log = unsafe { (*self.raw().connection).log };
         ngx_log_error!(level, log, "{}", message);
     }
+}
+
+/// An HTTP date (`Expires`, `Last-Modified`) as Unix seconds.
+pub fn parse_http_time(value: &[u8]) -> Option<i64> {
+    // SAFETY: nginx only reads `len` bytes of the value.
+    let time = unsafe { ngx::ffi::ngx_parse_http_time(value.as_ptr() as *mut u8, value.len()) };
+    // time_t is i64 here, narrower on some targets.
+    #[allow(clippy::unnecessary_cast)]
+    (time >= 0).then_some(time as i64)
+}
+
+/// The worker's cached clock, Unix seconds.
+pub fn now() -> i64 {
+    ngx::ffi::ngx_time() as i64
 }
 
 /// Request cleanup registered by [`Request::set_on_cleanup`].

@@ -30,7 +30,7 @@ mod syntax;
 pub use absolute::UrlSource;
 pub use hosts::{HostPattern, HostsAllowed};
 pub use path::PathSource;
-pub use rules::{lookup_error, resolver_state, Admission, EndpointRules};
+pub use rules::{lookup_error, resolver_state, EndpointRules, UrlAdmission};
 
 use crate::{Error, ErrorKind};
 

@@ -33,7 +33,7 @@ impl Default for EndpointRules {
 
 /// What to do next with an absolute source that passed the host check.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Admission {
+pub enum UrlAdmission {
     /// The host is an address that was checked: fetch from it.
     Connect(IpAddr),
     /// Look this name up (nginx's `resolver`), then call
@@ -44,14 +44,14 @@ pub enum Admission {
 impl EndpointRules {
     /// The host check (401 for a host that is not listed) and, for an IP
     /// literal, the address check.
-    pub fn admit(&self, source: &UrlSource) -> Result<Admission, Error> {
+    pub fn admit(&self, source: &UrlSource) -> Result<UrlAdmission, Error> {
         self.hosts.check(source)?;
         match (source.ip(), source.domain()) {
             (Some(ip), _) => {
                 check_addresses(source.host(), &[ip], self.private_addresses)?;
-                Ok(Admission::Connect(ip))
+                Ok(UrlAdmission::Connect(ip))
             }
-            (None, Some(domain)) => Ok(Admission::Resolve(domain.to_string())),
+            (None, Some(domain)) => Ok(UrlAdmission::Resolve(domain.to_string())),
             (None, None) => Err(Error::new(
                 ErrorKind::InvalidSource,
                 "the source URL has no host",
@@ -141,11 +141,11 @@ mod tests {
             rules
                 .admit(&source("https://images.example.com/a.jpg"))
                 .unwrap(),
-            Admission::Resolve("images.example.com".into())
+            UrlAdmission::Resolve("images.example.com".into())
         );
         assert_eq!(
             rules.admit(&source("http://8.8.8.8/a.jpg")).unwrap(),
-            Admission::Connect("8.8.8.8".parse().unwrap())
+            UrlAdmission::Connect("8.8.8.8".parse().unwrap())
         );
         // Listed, but loopback: refused without the opt-in.
         let err = rules.admit(&source("http://127.0.0.1/a.jpg")).unwrap_err();

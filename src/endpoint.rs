@@ -1,0 +1,224 @@
+//! The content handler of `image_endpoint`: `PREFIX/OPTIONS/SOURCE`, as
+//! Cloudflare serves `/cdn-cgi/image/width=80/uploads/a.jpg`.
+//!
+//! The URL is taken apart by the engine (`endpoint::split`), the options
+//! are parsed and checked as `image_transform`'s are, and the original is
+//! fetched by a **subrequest** to this server: for a path SOURCE the path
+//! itself, for an absolute URL the `image_endpoint_upstream` location. So
+//! whatever location serves the original (static files, `proxy_pass` with
+//! its upstreams, timeouts, TLS, keep-alive) does the fetching; the module
+//! never speaks HTTP to an origin itself.
+//!
+//! Why this shape: the subrequest's response passes through the module's
+//! own header and body filters, which find the endpoint's options on the
+//! subrequest's context (`fetch_for`) and run exactly the steps of a
+//! transformed response of the filter phase — status mapping, size limits,
+//! the thread pool, `onerror`, fallback, error caching. A second copy of
+//! that path for the content phase would drift from the first. What
+//! differs is only where the outcome goes: the subrequest adopts nothing
+//! into the client's response body (nginx sends no header for a
+//! subrequest); its response headers are adopted by this request
+//! (`adopt_headers_out`), the response is prepared on it, and this
+//! request sends it once the subrequest is finalized (`resume`), from the
+//! top of the filter chain like any content handler. Reading the original
+//! in memory with `NGX_HTTP_SUBREQUEST_IN_MEMORY` instead would only work
+//! for proxied locations and would bypass the filters.
+//!
+//! ```text
+//! handler ─► method, loop, URL, options checked (refusals answered here)
+//!         ─► fetch = subrequest(SOURCE), anonymised headers ─► NGX_DONE
+//! fetch's header filter ─► redirect: Outcome::Redirect
+//!                       └► adopted ─► filter steps ─► Outcome::Ready
+//! resume (fetch finalized) ─► Ready: send │ Redirect: next fetch or 9420/9421
+//! ```
+
+use image_engine::endpoint::{self, headers, loops, redirect, Source};
+use image_engine::{Error, ErrorKind};
+use ngx::core::Status;
+use ngx::ffi::{ngx_http_request_t, ngx_int_t, NGX_HTTP_INTERNAL_SERVER_ERROR};
+
+use crate::conf::LocConf;
+use crate::ctx::{EndpointState, Outcome, RequestCtx, State};
+use crate::nginx::{guard, Request, Sink};
+use crate::response::send_error;
+
+const INTERNAL_SERVER_ERROR: ngx_int_t = NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t;
+
+/// The content handler nginx calls for a request to an `image_endpoint`
+/// location.
+pub unsafe extern "C" fn handler(r: *mut ngx_http_request_t) -> ngx_int_t {
+    guard(INTERNAL_SERVER_ERROR, || {
+        // SAFETY: nginx calls content handlers with a live request.
+        match unsafe { Request::from_raw(r) } {
+            Some(request) => serve(request),
+            None => INTERNAL_SERVER_ERROR,
+        }
+    })
+}
+
+/// The endpoint request's write handler while its fetch runs: nginx calls
+/// it when the finalized fetch wakes its parent.
+unsafe extern "C" fn resume_handler(r: *mut ngx_http_request_t) {
+    guard((), || {
+        // SAFETY: nginx calls write handlers with a live request.
+        if let Some(request) = unsafe { Request::from_raw(r) } {
+            resume(request);
+        }
+    })
+}
+
+fn serve(request: Request) -> ngx_int_t {
+    if request.ctx::<RequestCtx>().is_some() {
+        // Woken through the phase engine instead of `resume_handler`.
+        return Status::NGX_DONE.0;
+    }
+    let Some(ctx) = request.attach_ctx(RequestCtx::new(
+        String::new(),
+        Err(Error::new(ErrorKind::Internal, "not parsed yet")),
+    )) else {
+        return INTERNAL_SERVER_ERROR;
+    };
+    ctx.state = State::PassThrough;
+    // A body is never needed: it is read and dropped as it arrives (never
+    // held in memory), so the connection stays usable.
+    if !request.discard_body() {
+        return INTERNAL_SERVER_ERROR;
+    }
+    match admit(request, ctx) {
+        Ok(source) => match fetch(request, ctx, source) {
+            Ok(()) => {
+                request.set_write_handler(resume_handler);
+                request.retain();
+                Status::NGX_DONE.0
+            }
+            Err(err) => send_error(request, ctx, &err, Sink::Top),
+        },
+        Err(err) => send_error(request, ctx, &err, Sink::Top),
+    }
+}
+
+/// The checks made before anything is fetched: method, loop, URL, options.
+/// On success the options are on `ctx` and the source is returned.
+fn admit(request: Request, ctx: &mut RequestCtx) -> Result<Source, Error> {
+    if !request.is_get_or_head() {
+        return Err(Error::new(
+            ErrorKind::MethodNotAllowed,
+            "only GET and HEAD requests can be transformed",
+        ));
+    }
+    if request.header_in("Via").is_some_and(loops::via_has_token) {
+        return Err(loops::loop_error(
+            "the request came back to the image module (Via)",
+        ));
+    }
+    let conf = LocConf::of(request);
+    let prefix = conf.endpoint.as_deref().unwrap_or("/");
+    let parts = endpoint::split(prefix, request.unparsed_uri())?;
+    ctx.options = parts.options.clone();
+    let transform = image_engine::parse(&parts.options)
+        .and_then(|t| conf.policy.check(&parts.options, &t).map(|()| t));
+    ctx.transform = transform.clone();
+    transform?;
+    Ok(parts.source)
+}
+
+/// Starts the fetch of `source` as a subrequest whose response the
+/// module's filters transform with this request's options.
+fn fetch(request: Request, ctx: &mut RequestCtx, source: Source) -> Result<(), Error> {
+    let conf = LocConf::of(request);
+    let mut pinned = None;
+    let (uri, args, host) = match &source {
+        Source::Path(path) => (path.uri.clone(), path.args.clone(), None),
+        Source::Url(url) => {
+            match conf.endpoint_rules.admit(url)? {
+                endpoint::UrlAdmission::Connect(ip) => {
+                    pinned = Some((url.pinned_to(ip), url.host_header()));
+                }
+                endpoint::UrlAdmission::Resolve(host) => {
+                    // Names are not looked up yet: only address literals
+                    // can be checked against image_endpoint_private_addresses.
+                    return Err(endpoint::lookup_error(&host, 0));
+                }
+            }
+            let Some(upstream) = conf.endpoint_upstream.clone() else {
+                return Err(Error::new(
+                    ErrorKind::SourceNotAllowed,
+                    "absolute source URLs need image_endpoint_upstream",
+                ));
+            };
+            (upstream, None, Some(url.host_header()))
+        }
+    };
+    let Some(sub) = request.subrequest(uri.as_bytes(), args.as_deref().map(str::as_bytes)) else {
+        return Err(Error::new(
+            ErrorKind::Internal,
+            "could not start the fetch of the original",
+        ));
+    };
+    let client = request.headers_in();
+    let origin = headers::origin_headers(&client, conf.endpoint_rules.pass_credentials);
+    let origin: Vec<(&str, &[u8])> = origin.iter().map(|h| (h.name, h.value.as_ref())).collect();
+    sub.replace_headers_in(host.as_deref().map(str::as_bytes), &origin)
+        .map_err(|_| Error::new(ErrorKind::Internal, "could not set the fetch's headers"))?;
+    let mut fetch_ctx = RequestCtx::new(ctx.options.clone(), ctx.transform.clone());
+    fetch_ctx.fetch_for = Some(request);
+    if sub.attach_ctx(fetch_ctx).is_none() {
+        return Err(Error::new(ErrorKind::Internal, "out of memory"));
+    }
+    match ctx.endpoint.as_mut() {
+        Some(state) => {
+            state.source = source;
+            state.url = pinned;
+            state.fetch = Some(sub);
+            state.outcome = None;
+        }
+        None => {
+            ctx.endpoint = Some(Box::new(EndpointState {
+                source,
+                fetch: Some(sub),
+                redirects: 0,
+                url: pinned,
+                outcome: None,
+            }))
+        }
+    }
+    Ok(())
+}
+
+/// The fetch is finalized: send what it prepared, or follow its redirect.
+fn resume(request: Request) {
+    let Some(ctx) = request.ctx::<RequestCtx>() else {
+        return;
+    };
+    let Some(state) = ctx.endpoint.as_mut() else {
+        return;
+    };
+    if !state.fetch.is_some_and(Request::is_done) {
+        // Woken by a write event while the fetch still runs.
+        return;
+    }
+    let rc = match state.outcome.take() {
+        Some(Outcome::Ready) => request.send_response(&ctx.output, Sink::Top),
+        Some(Outcome::Redirect(status, location)) => {
+            let conf = LocConf::of(request);
+            let prefix = conf.endpoint.as_deref().unwrap_or("/");
+            let rules = conf.endpoint_rules.redirects(prefix);
+            let next =
+                redirect::follow(&state.source, location.as_deref(), state.redirects, &rules)
+                    .map_err(|err| {
+                        Error::new(err.kind, format!("{} (after a {status})", err.message))
+                    });
+            state.redirects += 1;
+            match next.and_then(|source| fetch(request, ctx, source)) {
+                // The next fetch wakes this request again.
+                Ok(()) => return,
+                Err(err) => send_error(request, ctx, &err, Sink::Top),
+            }
+        }
+        None => {
+            let err = Error::new(ErrorKind::Internal, "the fetch ended without a response");
+            send_error(request, ctx, &err, Sink::Top)
+        }
+    };
+    request.finalize(rc);
+}
