@@ -135,6 +135,23 @@ fn every_example_on_the_demo_page_answers_an_image() {
 }
 
 #[test]
+fn an_enlargement_past_the_output_budget_is_refused_at_once() {
+    let nginx = Nginx::start_prepared(prepare);
+    // A 2.5 MP photo stretched to 96 MP of AVIF used to take over 20 s;
+    // the planned output is refused before anything is decoded.
+    let (r, took) = timed(|| {
+        nginx.get("/resize/photo-2mp.jpg?width=12000&height=8000&fit=squeeze&format=avif")
+    });
+    let message = assert_image_error(&r, 413, 9413);
+    eprintln!("width=12000&height=8000&fit=squeeze&format=avif: 413 in {took:?}: {message}");
+    assert!(message.contains("12000×8000"), "{message}");
+    assert!(
+        took < std::time::Duration::from_millis(500),
+        "took {took:?}"
+    );
+}
+
+#[test]
 fn demo_endpoint_examples_answer_images() {
     let nginx = Nginx::start_prepared(prepare);
     let page = nginx.get("/").text();

@@ -28,6 +28,8 @@ server {
     # The heavy transform takes ~3 s; a loaded machine may take several
     # times that, which must not turn into a 504 here.
     image_timeout 120s;
+    # The heavy jobs here make outputs far over the default budget.
+    image_max_output_pixels 100000000;
 
     location /img/ {
         alias {FIXTURES}/;

@@ -17,6 +17,8 @@ const MAIN: &str = "thread_pool imgs threads=1;";
 const CONF: &str = r#"
 server {
     listen 127.0.0.1:{PORT};
+    # The heavy jobs here make outputs far over the default budget.
+    image_max_output_pixels 100000000;
     location /img/ {
         alias {DIR}/files/;
         image_transform "width=$arg_w,format=$arg_f";

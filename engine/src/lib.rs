@@ -28,11 +28,14 @@ pub mod error;
 pub mod http;
 pub mod limits;
 pub mod metrics;
+pub mod memory;
 pub mod options;
 pub mod policy;
 
 mod codecs;
 mod colour;
+#[doc(hidden)]
+pub mod fuzzing;
 mod geometry;
 mod json;
 mod pipeline;
@@ -43,6 +46,7 @@ pub use codecs::sniff_format;
 pub use error::{Error, ErrorKind};
 pub use limits::Limits;
 pub use options::FormatQualities;
+pub use memory::predict_memory;
 pub use options::{
     parse, Bound, Compression, Fit, Gravity, MetadataMode, OnError, Slot, Template, Transform,
 };

@@ -11,7 +11,8 @@ use crate::{codecs, geometry, pipeline, Error, Fit, Gravity, ImageFormat, Limits
 /// factor it was shrunk by.
 pub fn decode(input: &[u8], reduction: f64) -> Result<(DynamicImage, u32), Error> {
     let format = codecs::sniff_format(input)?;
-    let source = codecs::open(input, format, &Limits::default())?;
+    let header = codecs::read_header(input, format)?;
+    let source = codecs::open(input, format, &header, &Limits::default(), &|| Ok(()))?;
     source.decode(reduction)
 }
 
@@ -25,7 +26,7 @@ pub fn resize(image: DynamicImage, width: u32, height: u32) -> Result<DynamicIma
         Fit::Squeeze,
         Gravity::Center,
     );
-    pipeline::resize::resize(image, &plan)
+    pipeline::resize::resize(image, &plan, &|| Ok(()))
 }
 
 /// Encodes an 8-bit image (opaque for JPEG).

@@ -289,8 +289,7 @@ fn a_huge_header_is_refused_before_decoding() {
 fn every_format_checks_the_header_against_the_limits() {
     let limits = Limits {
         max_pixels: 1_000,
-        max_side: 12_000,
-        max_animation_pixels: 50_000_000,
+        ..Limits::default()
     };
     for (name, input, _) in inputs() {
         let err = run_with(&input, "", &limits).expect_err(name);

@@ -13,6 +13,7 @@ const LIMITS: Limits = Limits {
     max_pixels: 4_000_000,
     max_side: 4_096,
     max_animation_pixels: 8_000_000,
+    ..Limits::DEFAULT
 };
 
 fn samples() -> Vec<(&'static str, Vec<u8>)> {

@@ -446,13 +446,15 @@ macro_rules! commands {
 /// The directive table, in the order of the documentation
 /// (`image_error_zone`, http level only, comes last).
 #[rustfmt::skip]
-pub static mut COMMANDS: [ngx_command_t; 29] = commands![
+pub static mut COMMANDS: [ngx_command_t; 31] = commands![
     "image_transform"            NGX_CONF_TAKE1  set_transform;
     "image_buffer"               NGX_CONF_TAKE1  ngx_conf_set_size_slot buffer_size;
     "image_thread_pool"          NGX_CONF_TAKE1  set_thread_pool;
     "image_max_pixels"           NGX_CONF_TAKE1  ngx_conf_set_num_slot max_pixels;
     "image_max_side"             NGX_CONF_TAKE1  ngx_conf_set_num_slot max_side;
     "image_max_animation_pixels" NGX_CONF_TAKE1  ngx_conf_set_num_slot max_animation_pixels;
+    "image_max_output_pixels"    NGX_CONF_TAKE1  ngx_conf_set_num_slot max_output_pixels;
+    "image_max_avif_output_pixels" NGX_CONF_TAKE1 ngx_conf_set_num_slot max_avif_output_pixels;
     "image_timeout"              NGX_CONF_TAKE1  ngx_conf_set_msec_slot timeout;
     "image_max_concurrency"      NGX_CONF_TAKE1  ngx_conf_set_num_slot max_concurrency;
     "image_max_queue"            NGX_CONF_TAKE1  ngx_conf_set_num_slot max_queue;

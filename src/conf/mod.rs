@@ -99,12 +99,14 @@ pub struct LocConf {
     /// through `offset_of!`, so they keep nginx's types and unset markers.
     pub buffer_size: usize, // slot
     pub thread_pool: ThreadPoolConf,
-    pub max_pixels: isize,           // slot
-    pub max_side: isize,             // slot
-    pub max_animation_pixels: isize, // slot
-    pub timeout: ngx_msec_t,         // slot
-    pub max_concurrency: isize,      // slot
-    pub max_queue: isize,            // slot
+    pub max_pixels: isize,             // slot
+    pub max_side: isize,               // slot
+    pub max_animation_pixels: isize,   // slot
+    pub max_output_pixels: isize,      // slot
+    pub max_avif_output_pixels: isize, // slot
+    pub timeout: ngx_msec_t,           // slot
+    pub max_concurrency: isize,        // slot
+    pub max_queue: isize,              // slot
     /// `image_params_allowed` / `image_formats_allowed` (`None`: unset).
     pub policy: Policy,
     /// (min, max) seconds; `None` while unset.
@@ -145,6 +147,8 @@ impl Default for LocConf {
             max_pixels: UNSET_NUM,
             max_side: UNSET_NUM,
             max_animation_pixels: UNSET_NUM,
+            max_output_pixels: UNSET_NUM,
+            max_avif_output_pixels: UNSET_NUM,
             timeout: UNSET_MSEC,
             max_concurrency: UNSET_NUM,
             max_queue: UNSET_NUM,
@@ -216,6 +220,8 @@ impl LocConf {
             max_pixels: self.max_pixels as u64,
             max_side: self.max_side as u32,
             max_animation_pixels: self.max_animation_pixels as u64,
+            max_output_pixels: self.max_output_pixels as u64,
+            max_avif_output_pixels: self.max_avif_output_pixels as u64,
         }
     }
 
@@ -259,6 +265,18 @@ impl LocConf {
             prev.max_animation_pixels,
             UNSET_NUM,
             defaults.max_animation_pixels as isize,
+        );
+        merge(
+            &mut self.max_output_pixels,
+            prev.max_output_pixels,
+            UNSET_NUM,
+            defaults.max_output_pixels as isize,
+        );
+        merge(
+            &mut self.max_avif_output_pixels,
+            prev.max_avif_output_pixels,
+            UNSET_NUM,
+            defaults.max_avif_output_pixels as isize,
         );
         merge(
             &mut self.timeout,

@@ -28,10 +28,11 @@ pub(super) fn looks_like(bytes: &[u8]) -> bool {
 pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
     let avif = parse(bytes)?;
     let (width, height) = size(&avif)?;
+    // 10- and 12-bit AVIFs are kept at 16 bits per channel, with alpha:
+    // the widest layout, so the memory prediction never falls short.
     Ok(Header {
-        width,
-        height,
-        frames: 1,
+        pixel_bytes: 8,
+        ..Header::still(width, height)
     })
 }
 

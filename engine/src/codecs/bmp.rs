@@ -35,11 +35,8 @@ pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
         }
         (width.unsigned_abs(), height.unsigned_abs())
     };
-    Ok(Header {
-        width,
-        height,
-        frames: 1,
-    })
+    // Decoded to RGB or RGBA, 8 bits.
+    Ok(Header::still(width, height))
 }
 
 #[cfg(test)]

@@ -3,22 +3,81 @@
 //! through the `image` crate. Each decoder has the location's limits set as
 //! a second line of defence behind the header check.
 
-use std::io::Cursor;
+use std::io::{self, BufRead, Cursor, Read, Seek, SeekFrom};
 
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageReader};
 
 use super::metadata::{self, Metadata};
 use super::turbo::{self, Layout};
-use super::{avif_input, corrupt, detail, jpeg};
+use super::{avif_input, corrupt, detail, jpeg, Header};
 use crate::{colour, Error, ErrorKind, ImageFormat, Limits};
 
-/// Bytes per pixel of the widest layout a decoder may produce (RGBA, 16 bits
-/// per channel), used to turn the pixel limit into a memory limit.
-const WIDEST_PIXEL: u64 = 8;
+/// Room for the decoders' own tables, row buffers and ancillary data
+/// (PNG's iCCP and zTXt, inflated) on top of the pixels. The engine uses
+/// none of that metadata: a profile that inflates past this is dropped by
+/// the PNG decoder, not an error.
+const DECODER_OVERHEAD: u64 = 1 << 20;
 
-/// Room for the decoders' own tables and row buffers on top of the pixels.
-const DECODER_OVERHEAD: u64 = 64 << 20;
+/// Buffers of a whole frame a decoder may hold at once: the canvas and the
+/// frame being composed onto it (GIF, animated WebP), or the pixels and a
+/// conversion of them.
+const FRAME_BUFFERS: u64 = 2;
+
+/// Whole canvases an animation's decoder holds at once: GIF's keeps the
+/// canvas the previous frames left, the frame being read (up to the
+/// canvas's size) and that frame composed onto a copy of the canvas.
+const ANIMATION_BUFFERS: u64 = 3;
+
+/// Longest slice of input a decoder is handed per read: decoders come back
+/// for more at least this often, and each time the job's control is looked
+/// at.
+const READ_SLICE: usize = 64 << 10;
+
+/// A stop check: `Err` once the job should end.
+pub(crate) type Check<'a> = &'a dyn Fn() -> Result<(), Error>;
+
+/// The input as the `image` crate's decoders read it, looking at the job's
+/// control on every read: a cancelled or expired job ends at the decoder's
+/// next read (every row or IDAT chunk for PNG, every sub-block for GIF)
+/// with an I/O error, which the pipeline turns back into the control's own
+/// error.
+struct CheckedInput<'a> {
+    inner: Cursor<&'a [u8]>,
+    check: Check<'a>,
+}
+
+impl CheckedInput<'_> {
+    fn stop_if_asked(&self) -> io::Result<()> {
+        (self.check)().map_err(|err| io::Error::other(err.message))
+    }
+}
+
+impl Read for CheckedInput<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.stop_if_asked()?;
+        let len = buf.len().min(READ_SLICE);
+        self.inner.read(&mut buf[..len])
+    }
+}
+
+impl BufRead for CheckedInput<'_> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.stop_if_asked()?;
+        let rest = self.inner.fill_buf()?;
+        Ok(&rest[..rest.len().min(READ_SLICE)])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.inner.consume(amount);
+    }
+}
+
+impl Seek for CheckedInput<'_> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        self.inner.seek(to)
+    }
+}
 
 /// A decoder that has read the header and not yet any pixel.
 pub(crate) enum Source<'a> {
@@ -33,11 +92,15 @@ pub(crate) enum Source<'a> {
     Generic(Box<dyn ImageDecoder + 'a>),
 }
 
-/// Opens a decoder for `format` with the location's limits applied.
+/// Opens a decoder for `format` with the location's limits applied, and a
+/// memory cap derived from this image's `header`. `check` is called as the
+/// decoder reads (not by libjpeg-turbo, which decodes in one call).
 pub(crate) fn open<'a>(
     input: &'a [u8],
     format: ImageFormat,
+    header: &Header,
     limits: &Limits,
+    check: Check<'a>,
 ) -> Result<Source<'a>, Error> {
     if format == ImageFormat::Jpeg {
         if let Some(source) = turbo::open(input, limits)? {
@@ -55,8 +118,12 @@ pub(crate) fn open<'a>(
     if format == ImageFormat::Avif {
         return Ok(Source::Avif(avif_input::open(input)?, *limits));
     }
-    let mut reader = ImageReader::with_format(Cursor::new(input), image_format(format));
-    reader.limits(decoder_limits(limits));
+    let input = CheckedInput {
+        inner: Cursor::new(input),
+        check,
+    };
+    let mut reader = ImageReader::with_format(input, image_format(format));
+    reader.limits(decoder_limits(header, limits));
     let decoder = reader.into_decoder().map_err(decode_error)?;
     Ok(Source::Generic(Box::new(decoder)))
 }
@@ -161,14 +228,27 @@ fn image_format(format: ImageFormat) -> image::ImageFormat {
     }
 }
 
-pub(super) fn decoder_limits(limits: &Limits) -> image::Limits {
+/// The decoder's limits: the location's sides, and memory for this image
+/// (its header's size, at its widest layout) rather than for the largest
+/// image allowed. The header has already passed the location's limits.
+pub(crate) fn decoder_limits(header: &Header, limits: &Limits) -> image::Limits {
+    limits_for(header, limits, FRAME_BUFFERS)
+}
+
+/// [`decoder_limits`] for reading every frame of an animation.
+pub(crate) fn animation_limits(header: &Header, limits: &Limits) -> image::Limits {
+    limits_for(header, limits, ANIMATION_BUFFERS)
+}
+
+fn limits_for(header: &Header, limits: &Limits, buffers: u64) -> image::Limits {
     let mut decoder = image::Limits::default();
     decoder.max_image_width = Some(limits.max_side);
     decoder.max_image_height = Some(limits.max_side);
+    let pixels = u64::from(header.width) * u64::from(header.height);
     decoder.max_alloc = Some(
-        limits
-            .max_pixels
-            .saturating_mul(WIDEST_PIXEL)
+        pixels
+            .saturating_mul(u64::from(header.pixel_bytes.max(4)))
+            .saturating_mul(buffers)
             .saturating_add(DECODER_OVERHEAD),
     );
     decoder

@@ -12,7 +12,7 @@ use image::codecs::gif::GifDecoder;
 use image::codecs::webp::WebPDecoder;
 use image::{AnimationDecoder, ImageDecoder, RgbaImage};
 
-use super::decode::{decode_error, decoder_limits};
+use super::decode::{animation_limits, decode_error};
 use super::{gif, gif_frames, webp, webp_frames};
 use crate::{Error, ImageFormat, Limits};
 
@@ -51,11 +51,13 @@ pub(crate) fn open<'a>(
     format: ImageFormat,
     limits: &Limits,
 ) -> Result<Animation<'a>, Error> {
+    // Memory for the decoders is sized from this animation's own header.
+    let header = super::read_header(input, format)?;
     let (width, height, repeat, frames) = match format {
         ImageFormat::Gif => {
             let mut decoder = GifDecoder::new(Cursor::new(input)).map_err(decode_error)?;
             decoder
-                .set_limits(decoder_limits(limits))
+                .set_limits(animation_limits(&header, limits))
                 .map_err(decode_error)?;
             let (width, height) = decoder.dimensions();
             (width, height, gif::repeat(input), decoder.into_frames())
@@ -63,7 +65,7 @@ pub(crate) fn open<'a>(
         ImageFormat::Webp => {
             let mut decoder = WebPDecoder::new(Cursor::new(input)).map_err(decode_error)?;
             decoder
-                .set_limits(decoder_limits(limits))
+                .set_limits(animation_limits(&header, limits))
                 .map_err(decode_error)?;
             let (width, height) = decoder.dimensions();
             (width, height, webp::repeat(input), decoder.into_frames())

@@ -14,9 +14,8 @@ const QUANTISATION_SPEED: i32 = 10;
 pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
     match (le16(bytes, 6), le16(bytes, 8)) {
         (Some(width), Some(height)) => Ok(Header {
-            width: u32::from(width),
-            height: u32::from(height),
             frames: count_frames(bytes).max(1),
+            ..Header::still(u32::from(width), u32::from(height))
         }),
         _ => Err(corrupt("the GIF header is cut short")),
     }

@@ -38,10 +38,10 @@ pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
     if count == 0 {
         return Err(corrupt("the ICO holds no image"));
     }
+    // The icon inside may be a 16-bit PNG.
     Ok(Header {
-        width: largest.0,
-        height: largest.1,
-        frames: 1,
+        pixel_bytes: 8,
+        ..Header::still(largest.0, largest.1)
     })
 }
 

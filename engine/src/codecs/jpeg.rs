@@ -32,12 +32,17 @@ pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
             // SOF0..SOF15, except DHT (C4), JPG (C8) and DAC (CC).
             0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
                 // Length (2), precision (1), height (2), width (2).
+                // Length (2), precision (1), height (2), width (2),
+                // components (1).
                 let height = be16(bytes, pos + 3).ok_or_else(truncated)?;
                 let width = be16(bytes, pos + 5).ok_or_else(truncated)?;
+                let components = bytes.get(pos + 7).copied().unwrap_or(3);
                 return Ok(Header {
-                    width: u32::from(width),
-                    height: u32::from(height),
-                    frames: 1,
+                    pixel_bytes: components.clamp(1, 4),
+                    sample_eighths: sample_eighths(bytes, pos + 8, components),
+                    // SOF2, SOF6, SOF10, SOF14: progressive.
+                    progressive: marker & 0x03 == 0x02,
+                    ..Header::still(u32::from(width), u32::from(height))
                 });
             }
             0xD9 | 0xDA => return Err(corrupt("the JPEG has no frame header")),
@@ -50,6 +55,31 @@ pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
             }
         }
     }
+}
+
+/// Samples per pixel in eighths over the frame's components, from their
+/// sampling factors (three bytes each from `at`: id, H << 4 | V, table).
+/// A cut or odd frame header counts every component at full resolution.
+fn sample_eighths(bytes: &[u8], at: usize, components: u8) -> u16 {
+    let factors: Option<Vec<(u16, u16)>> = (0..usize::from(components))
+        .map(|i| {
+            let packed = *bytes.get(at + 3 * i + 1)?;
+            Some((
+                u16::from(packed >> 4).max(1),
+                u16::from(packed & 0x0F).max(1),
+            ))
+        })
+        .collect();
+    let Some(factors) = factors.filter(|f| !f.is_empty()) else {
+        return 8 * u16::from(components.max(1));
+    };
+    let h_max = factors.iter().map(|f| f.0).max().unwrap_or(1);
+    let v_max = factors.iter().map(|f| f.1).max().unwrap_or(1);
+    factors
+        .iter()
+        .map(|(h, v)| 8 * h * v / (h_max * v_max))
+        .sum::<u16>()
+        .max(1)
 }
 
 /// The EXIF orientation from the first APP1 `Exif` segment. Missing or
@@ -99,6 +129,19 @@ mod tests {
         ];
         let header = header(&bytes).expect("header");
         assert_eq!((header.width, header.height, header.frames), (300, 200, 1));
+        assert!(header.progressive);
+        // The components' sampling factors are cut off: full resolution.
+        assert_eq!(header.sample_eighths, 24);
+    }
+
+    #[test]
+    fn sampling_factors_size_the_coefficients() {
+        // Y at 2×2, Cb and Cr at 1×1 (4:2:0), then 4:4:4, then grey.
+        let yuv420 = [1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1];
+        assert_eq!(sample_eighths(&yuv420, 0, 3), 12);
+        let yuv444 = [1, 0x11, 0, 2, 0x11, 1, 3, 0x11, 1];
+        assert_eq!(sample_eighths(&yuv444, 0, 3), 24);
+        assert_eq!(sample_eighths(&[1, 0x11, 0], 0, 1), 8);
     }
 
     /// SOI, an APP1 `Exif` segment with the given orientation (big-endian

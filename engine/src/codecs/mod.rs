@@ -47,17 +47,46 @@ pub(crate) struct Header {
     pub height: u32,
     /// 1 for still images; the number of frames of an animation.
     pub frames: u32,
+    /// Most bytes per pixel the decoder hands over (RGBA: 4; 16-bit PNG
+    /// RGBA: 8; JPEG: its components).
+    pub pixel_bytes: u8,
+    /// A progressive JPEG: its decoder keeps every DCT coefficient of the
+    /// whole image until the last scan.
+    pub progressive: bool,
+    /// JPEG: samples per pixel over all components, in eighths (4:2:0
+    /// colour: 12, 4:4:4: 24, grey: 8); the size of the coefficient
+    /// buffers. 0 for other formats.
+    pub sample_eighths: u16,
+}
+
+impl Header {
+    /// A still image decoded to RGBA at most.
+    pub(crate) fn still(width: u32, height: u32) -> Header {
+        Header {
+            width,
+            height,
+            frames: 1,
+            pixel_bytes: 4,
+            progressive: false,
+            sample_eighths: 0,
+        }
+    }
 }
 
 /// The EXIF orientation of an original, read without decoding: from the
 /// JPEG segments, or from whatever the format's decoder finds before the
 /// pixels. Missing or unreadable means upright.
-pub(crate) fn orientation(bytes: &[u8], format: ImageFormat) -> image::metadata::Orientation {
+pub(crate) fn orientation(
+    bytes: &[u8],
+    format: ImageFormat,
+    header: &Header,
+) -> image::metadata::Orientation {
     use image::metadata::Orientation;
     if format == ImageFormat::Jpeg {
         return jpeg::orientation(bytes);
     }
-    match decode::open(bytes, format, &crate::Limits::default()) {
+    // Only the header is read: nothing to stop.
+    match decode::open(bytes, format, header, &crate::Limits::default(), &|| Ok(())) {
         Ok(mut source) => source.orientation(),
         Err(_) => Orientation::NoTransforms,
     }
@@ -88,6 +117,16 @@ pub(crate) fn read_header(bytes: &[u8], format: ImageFormat) -> Result<Header, E
         return Err(corrupt("the header gives a size of zero pixels"));
     }
     Ok(header)
+}
+
+/// Whether a JPEG's EXIF orientation turns it a quarter.
+pub(crate) fn jpeg_swaps_sides(bytes: &[u8]) -> bool {
+    crate::pipeline::swaps_sides(jpeg::orientation(bytes))
+}
+
+/// The DCT scale libjpeg-turbo decodes at for a `reduction`.
+pub(crate) fn jpeg_reduction_for(reduction: f64) -> u32 {
+    turbo::Jpeg::reduction_for(reduction)
 }
 
 /// The longest side each format can store. Only reachable when a location

@@ -14,9 +14,9 @@ pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
     }
     match (be32(bytes, 16), be32(bytes, 20)) {
         (Some(width), Some(height)) => Ok(Header {
-            width,
-            height,
-            frames: 1,
+            // 16 bits per sample double every layout's size.
+            pixel_bytes: if bytes.get(24) == Some(&16) { 8 } else { 4 },
+            ..Header::still(width, height)
         }),
         _ => Err(corrupt("the PNG header is cut short")),
     }

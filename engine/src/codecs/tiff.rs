@@ -7,6 +7,8 @@ use crate::Error;
 
 const IMAGE_WIDTH: u16 = 256;
 const IMAGE_LENGTH: u16 = 257;
+const BITS_PER_SAMPLE: u16 = 258;
+const SAMPLES_PER_PIXEL: u16 = 277;
 const SHORT: u16 = 3;
 const LONG: u16 = 4;
 const LONG8: u16 = 16;
@@ -57,6 +59,8 @@ pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
     }
     .ok_or_else(truncated)?;
     let (mut width, mut height) = (None, None);
+    // TIFF's defaults: one sample of one bit.
+    let (mut bits, mut samples) = (1u64, 1u64);
     for i in 0..count.min(MAX_ENTRIES) {
         let entry = ifd + count_size + i * entry_size;
         let tag = reader.uint::<2>(entry).ok_or_else(truncated)? as u16;
@@ -70,17 +74,52 @@ pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
         match tag {
             IMAGE_WIDTH => width = value,
             IMAGE_LENGTH => height = value,
+            // One value per sample, all alike in the files decoders take.
+            // When they do not fit in the entry, it holds their offset.
+            BITS_PER_SAMPLE => {
+                let (count, offset) = if big {
+                    (
+                        reader.uint::<8>(entry + 4),
+                        reader.uint::<8>(entry + value_at),
+                    )
+                } else {
+                    (
+                        reader.uint::<4>(entry + 4),
+                        reader.uint::<4>(entry + value_at),
+                    )
+                };
+                let inline = entry_size - value_at;
+                let first = match count {
+                    Some(n) if kind == SHORT && n.saturating_mul(2) > inline => {
+                        offset.and_then(|at| reader.uint::<2>(at))
+                    }
+                    _ => value,
+                };
+                bits = first.unwrap_or(bits);
+            }
+            SAMPLES_PER_PIXEL => samples = value.unwrap_or(samples),
             _ => {}
         }
     }
     match (width, height) {
         (Some(width), Some(height)) => Ok(Header {
-            width: u32::try_from(width).unwrap_or(u32::MAX),
-            height: u32::try_from(height).unwrap_or(u32::MAX),
-            frames: 1,
+            pixel_bytes: pixel_bytes(bits, samples),
+            ..Header::still(
+                u32::try_from(width).unwrap_or(u32::MAX),
+                u32::try_from(height).unwrap_or(u32::MAX),
+            )
         }),
         _ => Err(corrupt("the TIFF's first directory has no image size")),
     }
+}
+
+/// Bytes per pixel of the image the decoder hands over: whole bytes per
+/// sample (the `image` crate widens 1 to 7 bits to 8 and reads 32-bit
+/// floats), at least 4 (colour conversions go through RGBA), at most a
+/// float RGBA pixel.
+fn pixel_bytes(bits: u64, samples: u64) -> u8 {
+    let sample = bits.div_ceil(8).clamp(1, 4);
+    (sample * samples.clamp(1, 4)).clamp(4, 16) as u8
 }
 
 #[cfg(test)]
@@ -135,5 +174,19 @@ mod tests {
                 assert!(super::header(&tiff[..cut]).is_err(), "cut {cut}");
             }
         }
+    }
+
+    #[test]
+    fn pixel_bytes_follow_depth_and_samples() {
+        // Missing tags: one bit, one sample, decoded to at least RGBA.
+        assert_eq!(pixel_bytes(1, 1), 4);
+        assert_eq!(pixel_bytes(8, 3), 4);
+        assert_eq!(pixel_bytes(16, 3), 6);
+        assert_eq!(pixel_bytes(16, 4), 8);
+        assert_eq!(pixel_bytes(32, 4), 16);
+        // Nonsense is bounded.
+        assert_eq!(pixel_bytes(u64::MAX, u64::MAX), 16);
+        let header = header(&classic(true)).expect("header");
+        assert_eq!(header.pixel_bytes, 4);
     }
 }

@@ -60,7 +60,7 @@ const SCAN_LIMIT: CInt = progressive_dc::MAX_SCANS as CInt;
 /// coefficient of the image, 2 bytes each, up to 3 samples per pixel) and
 /// room for libjpeg's own tables, for the memory cap handed to libjpeg.
 const COEFFICIENT_BYTES_PER_PIXEL: u64 = 6;
-const DECODER_OVERHEAD: u64 = 64 << 20;
+const DECODER_OVERHEAD: u64 = 16 << 20;
 
 struct Handle(tj::tjhandle);
 
@@ -152,10 +152,11 @@ pub(crate) fn open<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Option<Jpeg<'
     }
 
     // Second line of defence behind the header check in the pipeline:
-    // libjpeg itself refuses more pixels or memory than the limits allow.
+    // libjpeg itself refuses more pixels than the limits allow, and more
+    // memory than this image's own coefficients need (not the most any
+    // image may need), so a lying header cannot borrow another's budget.
     let max_pixels = CInt::try_from(limits.max_pixels).unwrap_or(CInt::MAX);
-    let max_memory_mb = limits
-        .max_pixels
+    let max_memory_mb = (width as u64 * height as u64)
         .saturating_mul(COEFFICIENT_BYTES_PER_PIXEL)
         .saturating_add(DECODER_OVERHEAD)
         >> 20;

@@ -49,9 +49,8 @@ pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
                 1
             };
             Ok(Header {
-                width,
-                height,
                 frames,
+                ..Header::still(width, height)
             })
         }
         _ => Err(corrupt("the WebP has no VP8, VP8L or VP8X chunk")),
@@ -59,11 +58,7 @@ pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
 }
 
 fn still(width: u32, height: u32) -> Header {
-    Header {
-        width,
-        height,
-        frames: 1,
-    }
+    Header::still(width, height)
 }
 
 /// Counts ANMF chunks by following chunk lengths (padded to even sizes).

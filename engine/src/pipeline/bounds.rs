@@ -2,7 +2,8 @@
 //! planned output, which can be far larger than the source (`fit=contain`
 //! of a 1×100 strip to `width=12000`).
 
-use crate::{Error, ErrorKind, Limits};
+use crate::codecs::format_label;
+use crate::{Error, ErrorKind, ImageFormat, Limits};
 
 /// Refuses a source with a side over `max_side`, more than `max_pixels` per
 /// frame, or, for an animation, more than `max_animation_pixels` in all.
@@ -37,6 +38,29 @@ pub(super) fn check_output(width: u32, height: u32, limits: &Limits) -> Result<(
         return Err(too_many(format!(
             "the output would be {width}×{height} pixels; {}",
             describe(limits)
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses an output larger than the location's output budget for
+/// `format` (`image_max_output_pixels`, `image_max_avif_output_pixels`).
+/// The budget bounds the encoder's time, so it counts the canvas that is
+/// encoded, whatever made it large (`dpr`, an enlarging fit, padding).
+pub(super) fn check_output_budget(
+    width: u32,
+    height: u32,
+    format: ImageFormat,
+    limits: &Limits,
+) -> Result<(), Error> {
+    let budget = limits.max_output_pixels_for(format);
+    let area = u64::from(width) * u64::from(height);
+    if area > budget {
+        return Err(too_many(format!(
+            "the output would be {width}×{height} pixels ({}); the limit for {} output is {}",
+            pixels(area),
+            format_label(format),
+            pixels(budget)
         )));
     }
     Ok(())
@@ -135,6 +159,36 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn outputs_are_held_to_their_format_budget() {
+        let limits = Limits::default();
+        assert!(check_output_budget(4_000, 3_000, ImageFormat::Webp, &limits).is_ok());
+        let err =
+            check_output_budget(4_000, 3_001, ImageFormat::Jpeg, &limits).expect_err("over budget");
+        assert_eq!(err.kind, ErrorKind::TooManyPixels);
+        assert_eq!(
+            err.message,
+            "the output would be 4000×3001 pixels (12 megapixels); \
+             the limit for JPEG output is 12 megapixels"
+        );
+        // AVIF has its own, lower budget...
+        assert!(check_output_budget(2_000, 1_000, ImageFormat::Avif, &limits).is_ok());
+        let err = check_output_budget(2_000, 1_001, ImageFormat::Avif, &limits)
+            .expect_err("over the AVIF budget");
+        assert!(
+            err.message
+                .ends_with("the limit for AVIF output is 2 megapixels"),
+            "{}",
+            err.message
+        );
+        // ...which never exceeds the general one.
+        let tight = Limits {
+            max_output_pixels: 1_000,
+            ..limits
+        };
+        assert!(check_output_budget(40, 26, ImageFormat::Avif, &tight).is_err());
     }
 
     #[test]

@@ -94,8 +94,24 @@ pub struct StageTimings {
     pub encode: std::time::Duration,
 }
 
+/// Refuses a source over the limits from its header alone.
+pub(crate) fn check_source(header: &codecs::Header, limits: &Limits) -> Result<(), Error> {
+    bounds::check_source(header.width, header.height, header.frames, limits)
+}
+
+/// Refuses an output over its format's limits, before any decoding.
+pub(crate) fn check_output(
+    canvas: (u32, u32),
+    format: ImageFormat,
+    limits: &Limits,
+) -> Result<(), Error> {
+    bounds::check_output(canvas.0, canvas.1, limits)?;
+    codecs::check_size(format, canvas.0, canvas.1)?;
+    bounds::check_output_budget(canvas.0, canvas.1, format, limits)
+}
+
 /// Whether displaying the image upright turns it a quarter.
-fn swaps_sides(orientation: Orientation) -> bool {
+pub(crate) fn swaps_sides(orientation: Orientation) -> bool {
     matches!(
         orientation,
         Orientation::Rotate90
@@ -134,7 +150,8 @@ pub fn process(
     if header.frames > 1 && transform.anim && codecs::frames::animates(format) {
         return animate::animate(input, original_format, format, transform, limits, control);
     }
-    let mut source = codecs::open(input, original_format, limits)?;
+    let check = || control.check();
+    let mut source = codecs::open(input, original_format, &header, limits, &check)?;
     let (original_width, original_height) = source.dimensions();
     // The decoder's view wins if it differs from the header walk.
     bounds::check_source(original_width, original_height, 1, limits)?;
@@ -159,8 +176,11 @@ pub fn process(
         plan.reduction()
     };
 
-    let (image, shrunk) = source.decode(reduction)?;
+    let decoded = source.decode(reduction);
+    // A decoder stopped by the control reports an I/O error: the control
+    // says why.
     control.check()?;
+    let (image, shrunk) = decoded?;
 
     // Colour first, on the fewest pixels the decoder could give: after
     // shrink-on-load, before resampling (which should mix final colours).
@@ -190,6 +210,9 @@ pub fn process(
     if format == ImageFormat::Jpeg {
         bytes = with_metadata(bytes, &metadata, transform.metadata);
     }
+    // Encoders run in one call: a job that ran out of time meanwhile is
+    // still reported as such, never as a late success.
+    control.check()?;
     let timings = StageTimings {
         decode: decoded - started,
         resize: rendered - decoded,
@@ -224,8 +247,7 @@ fn plan_for(
     );
     // The canvas is the largest thing the plan makes (it holds the resized
     // image), and enlarging modes can make it far larger than the source.
-    bounds::check_output(plan.canvas.0, plan.canvas.1, limits)?;
-    codecs::check_size(format, plan.canvas.0, plan.canvas.1)?;
+    check_output(plan.canvas, format, limits)?;
     Ok(plan)
 }
 
@@ -285,7 +307,7 @@ fn render(
     control: &Control<'_>,
 ) -> Result<DynamicImage, Error> {
     if plan.needs_resize(image.width(), image.height()) {
-        image = resize::resize(image, plan)?;
+        image = resize::resize(image, plan, &|| control.check())?;
         control.check()?;
     }
     // Resampling kept a deep image's precision; everything after it works
@@ -338,7 +360,7 @@ fn describe(
     limits: &Limits,
 ) -> Result<Output, Error> {
     let (width, height) = (header.width, header.height);
-    let upright = if swaps_sides(codecs::orientation(input, original_format)) {
+    let upright = if swaps_sides(codecs::orientation(input, original_format, header)) {
         (height, width)
     } else {
         (width, height)

@@ -13,8 +13,16 @@
 //! (which is ours to change): left to the resizer it would make a
 //! premultiplied copy of the whole source, a fresh allocation of tens of
 //! megabytes for a large PNG, page-faulted in on every request.
+//!
+//! The output is made in bands of rows, with a look at the job's control
+//! between bands, so a cancelled or expired job stops within one band
+//! rather than at the end of the whole image (vertical enlargements, which
+//! the output budget bounds, are one band). Each band is the same
+//! resize with a crop box covering only its rows: the resizer takes the
+//! filter's window from the whole source, not just the box, so the bands
+//! join without a seam and the result equals a single pass.
 
-use fast_image_resize::images::Image;
+use fast_image_resize::images::{CroppedImageMut, Image};
 use fast_image_resize::{FilterType, MulDiv, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, GrayAlphaImage, GrayImage, ImageBuffer, RgbImage, RgbaImage};
 
@@ -22,7 +30,18 @@ use crate::codecs::internal;
 use crate::geometry::Plan;
 use crate::Error;
 
-pub(crate) fn resize(image: DynamicImage, plan: &Plan) -> Result<DynamicImage, Error> {
+/// Output rows per band: at least this many, and at most 16 bands, so the
+/// overlap each band re-reads (the filter's window) stays a few percent.
+const MIN_BAND_ROWS: u32 = 64;
+const MAX_BANDS: u32 = 16;
+
+/// Resizes to `plan.resized`, calling `check` between bands of rows and
+/// stopping with its error.
+pub(crate) fn resize(
+    image: DynamicImage,
+    plan: &Plan,
+    check: &dyn Fn() -> Result<(), Error>,
+) -> Result<DynamicImage, Error> {
     let pixel_type = match image {
         DynamicImage::ImageLuma8(_) => PixelType::U8,
         DynamicImage::ImageLumaA8(_) => PixelType::U8x2,
@@ -48,9 +67,7 @@ pub(crate) fn resize(image: DynamicImage, plan: &Plan) -> Result<DynamicImage, E
         .map_err(|err| internal(&format!("resize source: {err}")))?;
     let mut dst = Image::new(width, height, pixel_type);
     let crop = plan.crop;
-    let mut options = ResizeOptions::new()
-        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
-        .crop(crop.x, crop.y, crop.width, crop.height);
+    let mut options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
 
     // A cut at scale 1 is a plain copy inside the resizer: leave it alone.
     let resamples = crop.width != f64::from(width) || crop.height != f64::from(height);
@@ -66,9 +83,35 @@ pub(crate) fn resize(image: DynamicImage, plan: &Plan) -> Result<DynamicImage, E
             .map_err(|err| internal(&format!("premultiplying alpha: {err}")))?;
         options = options.use_alpha(false);
     }
-    Resizer::new()
-        .resize(&src, &mut dst, &options)
-        .map_err(|err| internal(&format!("resize: {err}")))?;
+    let mut resizer = Resizer::new();
+    let scale = crop.height / f64::from(height);
+    // Vertical enlargements (bounded by the output budget) take one pass:
+    // the resizer's bands do not join exactly when it enlarges.
+    let band_rows = if scale < 1.0 {
+        height
+    } else {
+        height.div_ceil(MAX_BANDS).max(MIN_BAND_ROWS)
+    };
+    let mut top = 0;
+    while top < height {
+        check()?;
+        let rows = band_rows.min(height - top);
+        let y = crop.y + f64::from(top) * scale;
+        // The last band ends exactly where the crop does (no rounding past
+        // the source's edge).
+        let band_height = if top + rows == height {
+            crop.y + crop.height - y
+        } else {
+            f64::from(rows) * scale
+        };
+        let band_options = options.crop(crop.x, y, crop.width, band_height);
+        let mut band = CroppedImageMut::new(&mut dst, 0, top, width, rows)
+            .map_err(|err| internal(&format!("resize band: {err}")))?;
+        resizer
+            .resize(&src, &mut band, &band_options)
+            .map_err(|err| internal(&format!("resize: {err}")))?;
+        top += rows;
+    }
     if premultiply {
         mul_div
             .divide_alpha_inplace(&mut dst)
@@ -130,7 +173,7 @@ mod tests {
             DynamicImage::ImageRgba16(ImageBuffer::from_pixel(8, 4, Rgba([1, 2, 3, 4]))),
         ] {
             let color = image.color();
-            let resized = resize(image, &plan).expect("resize");
+            let resized = resize(image, &plan, &|| Ok(())).expect("resize");
             assert_eq!((resized.width(), resized.height()), (4, 2));
             assert_eq!(resized.color(), color);
         }
@@ -145,7 +188,7 @@ mod tests {
             Rgb([v, v, v])
         }));
         let plan = plan(512, 2, Some(256), None, Fit::ScaleDown, Gravity::Center);
-        let resized = resize(image, &plan).expect("resize");
+        let resized = resize(image, &plan, &|| Ok(())).expect("resize");
         let resized = resized.as_rgb16().expect("still 16-bit");
         let row: Vec<u16> = (0..256).map(|x| resized.get_pixel(x, 0).0[0]).collect();
         assert!(row[8..248].windows(2).all(|w| w[1] > w[0]), "{row:?}");
@@ -162,11 +205,84 @@ mod tests {
             }
         }));
         let plan = plan(16, 16, Some(8), None, Fit::ScaleDown, Gravity::Center);
-        let resized = resize(image, &plan).expect("resize");
+        let resized = resize(image, &plan, &|| Ok(())).expect("resize");
         let resized = resized.as_rgba8().expect("rgba");
         for pixel in resized.pixels().filter(|p| p.0[3] > 0) {
             assert!(pixel.0[1] < 8, "green bled into {pixel:?}");
         }
+    }
+
+    /// The reference: one pass of the resizer over the whole crop box.
+    fn single_pass(image: &DynamicImage, plan: &Plan) -> Vec<u8> {
+        let src = Image::from_vec_u8(
+            image.width(),
+            image.height(),
+            image.as_bytes().to_vec(),
+            PixelType::U8x3,
+        )
+        .expect("src");
+        let (width, height) = plan.resized;
+        let mut dst = Image::new(width, height, PixelType::U8x3);
+        let crop = plan.crop;
+        let options = ResizeOptions::new()
+            .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
+            .crop(crop.x, crop.y, crop.width, crop.height);
+        Resizer::new()
+            .resize(&src, &mut dst, &options)
+            .expect("resize");
+        dst.into_vec()
+    }
+
+    #[test]
+    fn bands_join_without_a_seam() {
+        let image = DynamicImage::ImageRgb8(ImageBuffer::from_fn(301, 1_203, |x, y| {
+            Rgb([
+                (x * 7 % 256) as u8,
+                (y * 13 % 256) as u8,
+                ((x ^ y) % 256) as u8,
+            ])
+        }));
+        for plan in [
+            plan(301, 1_203, Some(97), None, Fit::ScaleDown, Gravity::Center),
+            plan(301, 1_203, Some(120), Some(500), Fit::Cover, Gravity::Top),
+            plan(
+                301,
+                1_203,
+                Some(700),
+                Some(2_000),
+                Fit::Squeeze,
+                Gravity::Center,
+            ),
+        ] {
+            let banded = resize(image.clone(), &plan, &|| Ok(())).expect("resize");
+            let reference = single_pass(&image, &plan);
+            let differing = banded
+                .as_bytes()
+                .iter()
+                .zip(&reference)
+                .filter(|(a, b)| a.abs_diff(**b) > 1)
+                .count();
+            assert_eq!(banded.as_bytes().len(), reference.len());
+            assert_eq!(differing, 0, "{plan:?}");
+        }
+    }
+
+    #[test]
+    fn a_stopped_job_stops_between_bands() {
+        let image = DynamicImage::ImageRgb8(ImageBuffer::from_pixel(64, 2_000, Rgb([1, 2, 3])));
+        let plan = plan(64, 2_000, Some(32), None, Fit::ScaleDown, Gravity::Center);
+        let calls = std::cell::Cell::new(0);
+        let err = resize(image, &plan, &|| {
+            calls.set(calls.get() + 1);
+            if calls.get() == 3 {
+                Err(Error::new(crate::ErrorKind::Cancelled, "stop"))
+            } else {
+                Ok(())
+            }
+        })
+        .expect_err("stopped");
+        assert_eq!(err.kind, crate::ErrorKind::Cancelled);
+        assert_eq!(calls.get(), 3, "no band after the stop");
     }
 
     #[test]
@@ -175,7 +291,7 @@ mod tests {
             Rgb([x as u8 * 20, 0, 0])
         }));
         let plan = plan(10, 4, Some(4), Some(8), Fit::Crop, Gravity::Right);
-        let cut = resize(image, &plan).expect("resize");
+        let cut = resize(image, &plan, &|| Ok(())).expect("resize");
         let cut = cut.as_rgb8().expect("rgb");
         assert_eq!(cut.dimensions(), (4, 4));
         let reds: Vec<u8> = (0..4).map(|x| cut.get_pixel(x, 0).0[0]).collect();

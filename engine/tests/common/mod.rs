@@ -278,7 +278,7 @@ pub fn png_header_only(width: u32, height: u32) -> Vec<u8> {
     out
 }
 
-fn crc32(data: &[u8]) -> u32 {
+pub fn crc32(data: &[u8]) -> u32 {
     let mut crc = 0xFFFF_FFFFu32;
     for &byte in data {
         crc ^= u32::from(byte);
@@ -314,4 +314,79 @@ impl Xorshift {
     pub fn bytes(&mut self, len: usize) -> Vec<u8> {
         (0..len).map(|_| self.next() as u8).collect()
     }
+}
+
+/// `png` with an extra chunk right after IHDR (where iCCP belongs).
+pub fn png_with_chunk(png: &[u8], kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let after_ihdr = 8 + 4 + 4 + 13 + 4;
+    let mut chunk = kind.to_vec();
+    chunk.extend_from_slice(data);
+    let mut out = png[..after_ihdr].to_vec();
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    out.extend_from_slice(&chunk);
+    out.extend_from_slice(&crc32(&chunk).to_be_bytes());
+    out.extend_from_slice(&png[after_ihdr..]);
+    out
+}
+
+/// A zlib stream that inflates to `len` zero bytes (`len` >= 1): one
+/// literal zero, then back-references of 258 bytes at distance 1, in fixed
+/// Huffman codes. About 160 times smaller than what it inflates to, and
+/// made without compressing anything.
+pub fn zlib_zeros(len: usize) -> Vec<u8> {
+    struct Bits {
+        out: Vec<u8>,
+        acc: u64,
+        count: u32,
+    }
+    impl Bits {
+        /// `count` bits of `value`, least significant first.
+        fn put(&mut self, value: u64, count: u32) {
+            self.acc |= value << self.count;
+            self.count += count;
+            while self.count >= 8 {
+                self.out.push(self.acc as u8);
+                self.acc >>= 8;
+                self.count -= 8;
+            }
+        }
+        /// A Huffman code, most significant bit first.
+        fn code(&mut self, code: u64, count: u32) {
+            let reversed = (0..count).fold(0, |r, i| (r << 1) | ((code >> i) & 1));
+            self.put(reversed, count);
+        }
+    }
+    let mut bits = Bits {
+        out: vec![0x78, 0x01],
+        acc: 0,
+        count: 0,
+    };
+    bits.put(1, 1); // last block
+    bits.put(1, 2); // fixed Huffman codes
+    const LITERAL_ZERO: (u64, u32) = (0b0011_0000, 8);
+    bits.code(LITERAL_ZERO.0, LITERAL_ZERO.1);
+    let mut left = len - 1;
+    while left >= 258 {
+        bits.code(0b1100_0101, 8); // length 258 (code 285)
+        bits.code(0, 5); // distance 1
+        left -= 258;
+    }
+    for _ in 0..left {
+        bits.code(LITERAL_ZERO.0, LITERAL_ZERO.1);
+    }
+    bits.code(0, 7); // end of block
+    if bits.count > 0 {
+        bits.put(0, 8 - bits.count);
+    }
+    // Adler-32 of zeros: a stays 1, b adds 1 per byte.
+    let adler = (((len % 65_521) as u32) << 16) | 1;
+    bits.out.extend_from_slice(&adler.to_be_bytes());
+    bits.out
+}
+
+/// A 1×1 PNG whose iCCP profile inflates to `len` bytes.
+pub fn png_iccp_bomb(len: usize) -> Vec<u8> {
+    let mut data = b"bomb\0\0".to_vec();
+    data.extend_from_slice(&zlib_zeros(len));
+    png_with_chunk(&png_rgba(1, 1), b"iCCP", &data)
 }

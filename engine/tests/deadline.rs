@@ -1,0 +1,89 @@
+//! A job that is cancelled, or whose deadline passes, while it decodes
+//! stops at the decoder's next read, not at the end of the stage: it
+//! returns within a small part of the time the whole job takes, measured in
+//! the same test.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::*;
+use image::{DynamicImage, ImageBuffer, Rgba};
+use image_engine::{process, Control, ErrorKind, Limits, Transform};
+
+/// A large PNG of noise (slow to inflate and to resize) and a transform
+/// that keeps it large, with a fast encoder: nearly all the time is spent
+/// in the stages that must stop early.
+fn heavy() -> (Vec<u8>, Transform) {
+    let mut rng = Xorshift(7);
+    let noise: Vec<u8> = rng.bytes(2_400 * 2_400 * 4);
+    let image = ImageBuffer::<Rgba<u8>, _>::from_raw(2_400, 2_400, noise).expect("buffer");
+    let png = png_of(&DynamicImage::ImageRgba8(image));
+    let transform = image_engine::parse("width=2300,format=jpeg").expect("options");
+    (png, transform)
+}
+
+fn full_run(input: &[u8], transform: &Transform) -> Duration {
+    let never = AtomicBool::new(false);
+    let control = Control {
+        cancel: &never,
+        deadline: None,
+    };
+    let start = Instant::now();
+    process(input, transform, &Limits::default(), &control).expect("the job itself works");
+    start.elapsed()
+}
+
+#[test]
+fn an_expired_deadline_stops_the_stage_it_is_in() {
+    let (input, transform) = heavy();
+    let full = (0..2).map(|_| full_run(&input, &transform)).min().unwrap();
+    {
+        let fraction = 0.1;
+        let never = AtomicBool::new(false);
+        let start = Instant::now();
+        let control = Control {
+            cancel: &never,
+            deadline: Some(start + full.mul_f64(fraction)),
+        };
+        let err = process(&input, &transform, &Limits::default(), &control)
+            .expect_err("the deadline passes mid-job");
+        let elapsed = start.elapsed();
+        eprintln!("full job {full:?}; deadline at {fraction} of it: stopped after {elapsed:?}");
+        assert_eq!(err.kind, ErrorKind::ProcessingTimeout);
+        assert!(
+            elapsed < full.mul_f64(fraction + 0.2),
+            "stopped after {elapsed:?} of {full:?}"
+        );
+    }
+}
+
+#[test]
+fn a_cancelled_job_stops_at_its_next_check() {
+    let (input, transform) = heavy();
+    let full = (0..2).map(|_| full_run(&input, &transform)).min().unwrap();
+    {
+        let fraction = 0.1;
+        let cancel = AtomicBool::new(false);
+        let (elapsed, err) = std::thread::scope(|scope| {
+            let start = Instant::now();
+            scope.spawn(|| {
+                std::thread::sleep(full.mul_f64(fraction));
+                cancel.store(true, Ordering::Relaxed);
+            });
+            let control = Control {
+                cancel: &cancel,
+                deadline: None,
+            };
+            let result = process(&input, &transform, &Limits::default(), &control);
+            (start.elapsed(), result.expect_err("cancelled mid-job"))
+        });
+        eprintln!("full job {full:?}; cancelled at {fraction} of it: stopped after {elapsed:?}");
+        assert_eq!(err.kind, ErrorKind::Cancelled);
+        assert!(
+            elapsed < full.mul_f64(fraction + 0.2),
+            "stopped after {elapsed:?} of {full:?}"
+        );
+    }
+}

@@ -1,0 +1,225 @@
+//! The fuzz targets on stable, for CI: the seed corpus, every saved
+//! regression input (`fuzz/regressions/TARGET/`) and a short, fixed-seed
+//! mutation loop go through exactly the functions the libFuzzer harness
+//! calls (`image_engine::fuzzing`). The long runs are `scripts/fuzz.sh`.
+//!
+//! `write_seed_corpus` (ignored by default) writes the seeds to
+//! `$FUZZ_CORPUS_DIR/TARGET/` for the fuzzer to start from.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::*;
+use image::{DynamicImage, ImageBuffer, Rgb};
+use image_engine::fuzzing;
+
+type Target = fn(&[u8]);
+
+const TARGETS: [(&str, Target); 3] = [
+    ("options", fuzzing::options),
+    ("decode", fuzzing::decode),
+    ("pipeline", fuzzing::pipeline),
+];
+
+/// The slowest any one input may be, the fuzzer's hang threshold; a loaded
+/// CI box gets some slack on top.
+const HANG: Duration = Duration::from_secs(3);
+
+/// Small originals of every format and flavour the engine decodes.
+fn images() -> Vec<Vec<u8>> {
+    let grey16 = DynamicImage::ImageLuma16(ImageBuffer::from_fn(9, 7, |x, y| {
+        image::Luma([(x * 7000 + y * 300) as u16])
+    }));
+    vec![
+        jpeg(24, 16),
+        grey_jpeg(24, 16),
+        with_exif_orientation(&jpeg(24, 16), 6),
+        png_rgba(24, 16),
+        png_of(&DynamicImage::ImageRgb8(ImageBuffer::from_pixel(
+            5,
+            3,
+            Rgb([9, 8, 7]),
+        ))),
+        png_of(&grey16),
+        gif(24, 16),
+        animated_gif(24, 16, 3),
+        webp_lossy(24, 16, false),
+        webp_lossy(24, 16, true),
+        webp_lossless(24, 16),
+        animated_webp(24, 16, 3),
+        png_header_only(20_000, 20_000),
+    ]
+}
+
+/// The malformed files the robustness tests make: cuts and flipped bytes.
+fn malformed(images: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut rng = Xorshift(0x5EED);
+    let mut out = Vec::new();
+    for image in images {
+        for cut in [1, 8, 16, 30, image.len() / 2, image.len() - 1] {
+            out.push(image[..cut.min(image.len())].to_vec());
+        }
+        for _ in 0..4 {
+            let mut damaged = image.clone();
+            let at = rng.next() as usize % damaged.len();
+            damaged[at] ^= 1 << (rng.next() % 8);
+            out.push(damaged);
+        }
+    }
+    out
+}
+
+const OPTIONS: [&str; 10] = [
+    "width=8",
+    "w=300,h=200,fit=cover,g=left,q=70,f=webp",
+    "width=30,height=30,fit=pad,format=png,background=#ff000080,rotate=90",
+    "width=12,height=40,fit=squeeze,format=gif,dpr=2",
+    "width=20,fit=contain,format=avif,quality=30",
+    "height=9,fit=crop,gravity=bottom,format=jpeg,onerror=original",
+    "width=,height=$arg_h,fit=scale-down",
+    "WIDTH=10,Fit=COVER,rotate=270",
+    "width=99999999999999999999",
+    "dpr=4,width=3000,height=3000",
+];
+
+/// The seed corpus of each target.
+fn seeds(target: &str) -> Vec<Vec<u8>> {
+    let images = images();
+    let mut all = images.clone();
+    all.extend(malformed(&images));
+    match target {
+        "options" => OPTIONS.iter().map(|o| o.as_bytes().to_vec()).collect(),
+        "decode" => all,
+        _ => all
+            .iter()
+            .enumerate()
+            .map(|(i, image)| {
+                let mut input = OPTIONS[i % OPTIONS.len()].as_bytes().to_vec();
+                input.push(b'\n');
+                input.extend_from_slice(image);
+                input
+            })
+            .collect(),
+    }
+}
+
+fn regressions_dir(target: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions")
+        .join(target)
+}
+
+/// Saved crash, hang and over-budget inputs, one file each.
+fn regressions(target: &str) -> Vec<(String, Vec<u8>)> {
+    let Ok(entries) = std::fs::read_dir(regressions_dir(target)) else {
+        return Vec::new();
+    };
+    let mut files: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.is_file())
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let bytes = std::fs::read(&path).expect("readable regression input");
+            (path.display().to_string(), bytes)
+        })
+        .collect()
+}
+
+fn timed(target: Target, input: &[u8], what: &str) {
+    let start = Instant::now();
+    target(input);
+    let elapsed = start.elapsed();
+    assert!(elapsed < HANG, "{what} took {elapsed:?}");
+}
+
+/// libFuzzer's kind of mutations, with a fixed seed.
+fn mutate(rng: &mut Xorshift, input: &[u8], other: &[u8]) -> Vec<u8> {
+    let mut out = input.to_vec();
+    for _ in 0..1 + rng.next() % 4 {
+        let len = out.len();
+        let at = if len == 0 {
+            0
+        } else {
+            rng.next() as usize % len
+        };
+        match rng.next() % 7 {
+            0 if len > 0 => out[at] ^= 1 << (rng.next() % 8),
+            1 if len > 0 => out[at] = rng.next() as u8,
+            2 if len > 0 => {
+                let end = (at + 1 + rng.next() as usize % 16).min(len);
+                out.drain(at..end);
+            }
+            3 => {
+                let count = 1 + rng.next() as usize % 16;
+                let extra = rng.bytes(count);
+                out.splice(at..at, extra);
+            }
+            4 if len > 0 => {
+                // Interesting values where sizes and lengths live.
+                let value = [0x00, 0xFF, 0x7F, 0x80][rng.next() as usize % 4];
+                out[at] = value;
+            }
+            5 if !other.is_empty() => {
+                let from = rng.next() as usize % other.len();
+                let end = (from + 1 + rng.next() as usize % 64).min(other.len());
+                out.splice(at..at, other[from..end].iter().copied());
+            }
+            _ => out.truncate(at),
+        }
+    }
+    out
+}
+
+#[test]
+fn seeds_and_regressions_replay() {
+    for (name, target) in TARGETS {
+        let seeds = seeds(name);
+        for (i, seed) in seeds.iter().enumerate() {
+            timed(target, seed, &format!("{name} seed {i}"));
+        }
+        let saved = regressions(name);
+        for (path, input) in &saved {
+            timed(target, input, path);
+        }
+        eprintln!(
+            "{name}: {} seeds, {} regression inputs",
+            seeds.len(),
+            saved.len()
+        );
+    }
+}
+
+#[test]
+fn fixed_seed_mutations() {
+    for (round, (name, target)) in TARGETS.into_iter().enumerate() {
+        let seeds = seeds(name);
+        let iterations = if name == "options" { 20_000 } else { 1_500 };
+        let mut rng = Xorshift(0xF022 + round as u64);
+        for i in 0..iterations {
+            let input = &seeds[i % seeds.len()];
+            let other = &seeds[rng.next() as usize % seeds.len()];
+            let mutated = mutate(&mut rng, input, other);
+            timed(target, &mutated, &format!("{name} mutation {i}"));
+        }
+        eprintln!("{name}: {iterations} mutations");
+    }
+}
+
+#[test]
+#[ignore = "writes files; scripts/fuzz.sh runs it"]
+fn write_seed_corpus() {
+    let root = PathBuf::from(std::env::var("FUZZ_CORPUS_DIR").expect("FUZZ_CORPUS_DIR is set"));
+    for (name, _) in TARGETS {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).expect("corpus directory");
+        for (i, seed) in seeds(name).iter().enumerate() {
+            std::fs::write(dir.join(format!("seed-{i:03}")), seed).expect("seed written");
+        }
+    }
+}
