@@ -26,7 +26,7 @@ use image_engine::http::EntityTag;
 use image_engine::{Error, Transform};
 
 use crate::job::Job;
-use crate::nginx::{ModuleCtx, Request, Sink};
+use crate::nginx::{ModuleCtx, Request, Sink, Timer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -88,6 +88,11 @@ pub struct RequestCtx {
     pub vary_accept: bool,
     /// A job waiting for a free slot (see `scheduler`).
     pub pending: Option<Box<Job>>,
+    /// `image_timeout` for the job on the pool: answers 504 from the event
+    /// loop if the job is still out when it fires (see `offload`).
+    pub deadline: Option<Timer>,
+    /// The request is held (`Request::block`) for a waiting or running job.
+    pub blocked: bool,
     pub stats: Stats,
     /// On an endpoint's fetch (a subrequest): the endpoint request that
     /// sends what the fetch produced (see `endpoint.rs`).
@@ -147,6 +152,8 @@ impl RequestCtx {
             if_none_match: None,
             etag: None,
             vary_accept: false,
+            deadline: None,
+            blocked: false,
             stats: Stats::default(),
             head: false,
             input: Vec::new(),

@@ -1,8 +1,14 @@
-//! Deliberate panics for the tests (cargo feature `fault-injection`, never
-//! in a normal build): they prove that a panic in a job or in a filter
-//! costs one request, not the worker.
+//! Deliberate faults for the tests (cargo feature `fault-injection`, never
+//! in a normal build): they prove that a panic in a job, a filter or the
+//! job's completion costs one request, not the worker, and that
+//! `image_timeout` holds while a job is stuck where it cannot check.
+
+use std::time::Duration;
 
 use crate::nginx::Request;
+
+/// How long a [`Fault::Stall`] job stalls.
+pub const STALL: Duration = Duration::from_secs(4);
 
 /// Where the request asks the module to panic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,6 +17,11 @@ pub enum Fault {
     Job,
     /// In the header filter, on the event loop.
     Filter,
+    /// When the job's result is back on the event loop, before it is sent.
+    Completion,
+    /// Not a panic: the job stalls for [`STALL`] without looking at its
+    /// control, like a long encoder call, before it starts.
+    Stall,
 }
 
 /// The fault the request asks for with `X-Image-Fault`.
@@ -21,6 +32,8 @@ pub fn requested(request: Request) -> Option<Fault> {
     match request.header_in("X-Image-Fault")? {
         b"panic-job" => Some(Fault::Job),
         b"panic-filter" => Some(Fault::Filter),
+        b"panic-completion" => Some(Fault::Completion),
+        b"stall-job" => Some(Fault::Stall),
         _ => None,
     }
 }

@@ -229,7 +229,12 @@ fn start_processing(request: Request, ctx: &mut RequestCtx, conf: &LocConf) -> n
         }
     };
     let mut job = offload::job_for(ctx, conf, transform);
-    job.panic = fault::requested(request) == Some(Fault::Job);
+    let fault = fault::requested(request);
+    job.panic = fault == Some(Fault::Job);
+    job.panic_on_return = fault == Some(Fault::Completion);
+    if fault == Some(Fault::Stall) {
+        job.stall = fault::STALL;
+    }
     match offload::start(request, ctx, conf, job) {
         Ok(None) => Status::NGX_OK.0,
         Ok(Some(rc)) => rc,

@@ -20,6 +20,12 @@ pub struct Job {
     pub elapsed: Duration,
     /// Panic on purpose (tests only, see `fault`).
     pub panic: bool,
+    /// Panic on purpose when the result is back on the event loop (tests
+    /// only, see `fault`).
+    pub panic_on_return: bool,
+    /// Stall this long before starting, blind to the control (tests only,
+    /// see `fault`).
+    pub stall: Duration,
 }
 
 impl Job {
@@ -39,7 +45,14 @@ impl Job {
             result: None,
             elapsed: Duration::ZERO,
             panic: false,
+            panic_on_return: false,
+            stall: Duration::ZERO,
         }
+    }
+
+    /// `image_timeout`.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// Runs the engine; a panic becomes an internal error instead of taking
@@ -55,6 +68,7 @@ impl Job {
             if self.panic {
                 panic!("fault injected in the image job");
             }
+            std::thread::sleep(self.stall);
             image_engine::process(&self.input, &self.transform, &self.limits, &control)
         }))
         .unwrap_or_else(|_| {

@@ -1,10 +1,22 @@
 //! Running a transformation off the event loop: admission (see
 //! `scheduler`), posting the [`Job`] to an nginx thread pool, cancelling it
 //! when the client leaves, and sending its outcome (see `response`) once it
-//! is back on the event loop. Nothing here depends on which handler or
+//! is back on the event loop.
+//!
+//! `image_timeout` is kept twice: the job stops itself at its next check
+//! once its deadline passes, and an event-loop timer armed when the job is
+//! posted answers `504` at that moment whatever the job is doing. The
+//! abandoned job keeps its slot, and the request stays blocked, until its
+//! thread really returns, so the pool is never oversubscribed.
+//!
+//! Everything after the job is back runs under `catch_unwind`: a panic
+//! there still frees the slot and ends the request (500, or a closed
+//! connection when the response had started). Nothing here depends on which handler or
 //! filter collected the original: the request's context says where the
 //! response goes.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use image_engine::admission::Decision;
@@ -14,7 +26,7 @@ use ngx::core::Status;
 use crate::conf::{LocConf, ThreadPoolConf};
 use crate::ctx::{RequestCtx, State};
 use crate::job::Job;
-use crate::nginx::{Request, ThreadPool};
+use crate::nginx::{Request, ThreadPool, Timer};
 use crate::response;
 use crate::scheduler;
 
@@ -89,6 +101,7 @@ fn submit(
         Decision::Refuse => return Err(overloaded()),
     }
     request.block();
+    ctx.blocked = true;
     Ok(())
 }
 
@@ -99,14 +112,72 @@ fn overloaded() -> Error {
     )
 }
 
+/// Posts the job and arms its `image_timeout` timer.
 fn post(pool: ThreadPool, request: Request, job: Box<Job>) -> Result<(), Box<Job>> {
-    pool.post(request, job, Job::run_on_pool, job_done)
+    let timeout = job.timeout();
+    pool.post(request, job, Job::run_on_pool, job_done)?;
+    if let Some(ctx) = request.ctx::<RequestCtx>() {
+        // Without memory for a timer the job's own deadline still holds.
+        ctx.deadline = Timer::arm(request, timeout, deadline_passed);
+    }
+    Ok(())
 }
 
-/// Back on the event loop: send the outcome, then give the slot on.
+/// `image_timeout` passed while the job is out: the client gets 504 now,
+/// from the event loop. The job is told to stop (at its next check) and
+/// keeps its slot until its thread returns (`job_done`); the request stays
+/// blocked until then, and its connection closes afterwards instead of
+/// queueing the client's next request behind the abandoned work.
+fn deadline_passed(request: Request) {
+    let Some(ctx) = request.ctx::<RequestCtx>() else {
+        return;
+    };
+    ctx.deadline = None;
+    ctx.cancel.store(true, Ordering::Relaxed);
+    if ctx.state != State::Processing || request.client_gone() {
+        return;
+    }
+    let err = Error::new(
+        ErrorKind::ProcessingTimeout,
+        "processing took longer than the time limit",
+    );
+    request.close_after_response();
+    let sink = ctx.sink;
+    if response::send_error(request, ctx, &err, sink) == Status::NGX_ERROR.0 {
+        request.set_connection_error();
+    }
+}
+
+/// Back on the event loop: send the outcome, then give the slot on. The
+/// slot is given on whatever happens while sending.
 fn job_done(request: Request, pool: ThreadPool, job: Job) {
-    complete(request, job);
+    if catch_unwind(AssertUnwindSafe(|| complete(request, job))).is_err() {
+        let _ = catch_unwind(AssertUnwindSafe(|| fail(request)));
+    }
     start_next(pool);
+}
+
+/// Ends a request whose completion panicked: a 500 if nothing was sent
+/// yet, else the connection is closed.
+fn fail(request: Request) {
+    let Some(ctx) = request.ctx::<RequestCtx>() else {
+        return;
+    };
+    if let Some(timer) = ctx.deadline.take() {
+        timer.disarm();
+    }
+    if ctx.blocked {
+        ctx.blocked = false;
+        request.unblock();
+    }
+    let unsent = ctx.state == State::Processing && !request.client_gone();
+    let err = Error::new(ErrorKind::Internal, "the image engine failed unexpectedly");
+    let sink = ctx.sink;
+    if !unsent || response::send_error(request, ctx, &err, sink) == Status::NGX_ERROR.0 {
+        ctx.state = State::Sent;
+        request.set_connection_error();
+    }
+    request.resume();
 }
 
 /// Hands the freed slot of `pool` to the next waiting request that still
@@ -143,12 +214,22 @@ fn start_next(pool: ThreadPool) {
     }
 }
 
-/// Sends the job's result (unless the client is gone) and lets the request
-/// carry on where nginx parked it.
+/// Sends the job's result (unless the client is gone or the timeout
+/// already answered) and lets the request carry on where nginx parked it.
 fn complete(request: Request, mut job: Job) {
+    let mut ctx = request.ctx::<RequestCtx>();
+    if let Some(ctx) = ctx.as_deref_mut() {
+        if let Some(timer) = ctx.deadline.take() {
+            timer.disarm();
+        }
+        ctx.blocked = false;
+    }
     request.unblock();
+    if job.panic_on_return {
+        panic!("fault injected in the job's completion");
+    }
     let result = job.take_result();
-    match request.ctx::<RequestCtx>() {
+    match ctx {
         Some(ctx) if ctx.state == State::Processing && !request.client_gone() => {
             ctx.stats.process_ms = Some(job.elapsed.as_millis() as u64);
             ctx.stats.processing = Some(job.elapsed);
@@ -157,8 +238,9 @@ fn complete(request: Request, mut job: Job) {
                 request.set_connection_error();
             }
         }
-        Some(ctx) => ctx.state = State::Sent,
-        None => {}
+        // Nobody to answer; or answered already (the timeout's 504).
+        Some(ctx) if ctx.state == State::Processing => ctx.state = State::Sent,
+        _ => {}
     }
     request.resume();
 }

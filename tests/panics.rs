@@ -1,6 +1,7 @@
 //! A panic inside the module costs one request, never the worker: a panic
-//! in a pool job becomes a 500 with code 9500, a panic in a filter closes
-//! that one connection, and the same worker keeps serving.
+//! in a pool job or in its completion on the event loop becomes a 500 with
+//! code 9500 (and frees the job's slot), a panic in a filter closes that
+//! one connection, and the same worker keeps serving.
 //!
 //! The panics are injected with the `fault-injection` cargo feature, which
 //! `scripts/test.sh` enables; without it these tests are compiled out.
@@ -19,6 +20,12 @@ server {
     location /img/ {
         alias {FIXTURES}/;
         image_transform "width=$arg_w";
+    }
+    location /one/ {
+        alias {FIXTURES}/;
+        image_transform "width=$arg_w";
+        image_max_concurrency 1;
+        image_max_queue 2;
     }
 }
 "#;
@@ -70,6 +77,23 @@ fn a_panic_in_a_filter_closes_one_connection_and_the_worker_lives() {
     for _ in 0..3 {
         let r = nginx.get("/img/photo.jpg?w=100");
         r.assert_status(200);
+    }
+    nginx.assert_log_clean();
+}
+
+#[test]
+fn a_panic_in_the_completion_frees_the_slot_and_answers_500() {
+    let nginx = Nginx::start(CONF);
+    // One slot: a leaked slot would leave every later request waiting.
+    for _ in 0..3 {
+        let r = nginx.client().request(
+            "GET",
+            "/one/photo.jpg?w=100",
+            &[("X-Image-Fault", "panic-completion")],
+        );
+        assert_image_error(&r, 500, 9500);
+        let r = nginx.get("/one/photo.jpg?w=100");
+        assert_eq!(assert_transformed(&r, "image/jpeg").1, 100);
     }
     nginx.assert_log_clean();
 }

@@ -9,6 +9,8 @@
 //!   sending a response through the filter chain ([`Sink`]).
 //! - [`ThreadPool`] (`thread_pool.rs`): posting a job to an nginx thread
 //!   pool and getting it back on the event loop.
+//! - [`Timer`] (`timer.rs`): a one-shot event-loop timer tied to a
+//!   request (`image_timeout` answered while the job is still out).
 //! - [`Config`] (`config.rs`): the configuration being parsed — directive
 //!   arguments, compiled values, handler and filter registration.
 //! - `variable.rs`: variables whose value is computed by a safe getter.
@@ -27,6 +29,7 @@ mod metrics_zone;
 mod request;
 mod subrequest;
 mod thread_pool;
+mod timer;
 mod variable;
 
 pub use body::{flush, install_filters, pass_header, InChain, Sink};
@@ -37,4 +40,5 @@ pub use headers::{HeaderError, Tracked};
 pub use metrics_zone::MetricsZone;
 pub use request::{now, parse_http_time, LogLevel, ModuleCtx, Request};
 pub use thread_pool::ThreadPool;
+pub use timer::Timer;
 pub use variable::Getter;

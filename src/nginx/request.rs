@@ -330,6 +330,17 @@ impl Request {
         false
     }
 
+    /// The request's connection, for the layer's own bookkeeping.
+    pub(super) fn connection_ptr(self) -> *mut ngx::ffi::ngx_connection_t {
+        self.raw().connection
+    }
+
+    /// The connection closes after this response (`Connection: close`):
+    /// set before the header goes out when the request cannot end at once.
+    pub fn close_after_response(mut self) {
+        self.raw_mut().set_keepalive(0);
+    }
+
     /// Marks the connection broken (a response could not be sent).
     pub fn set_connection_error(self) {
         // SAFETY: the connection outlives the request.
