@@ -11,6 +11,8 @@
 //!   pool and getting it back on the event loop.
 //! - [`Config`] (`config.rs`): the configuration being parsed — directive
 //!   arguments, compiled values, handler and filter registration.
+//! - `subrequest.rs`: subrequests (an endpoint's fetch), their headers,
+//!   waking the parent; `resolver.rs`: host lookups with nginx's resolver.
 //! - `variable.rs`: variables whose value is computed by a safe getter.
 //! - [`FailureZone`] (`failure_zone.rs`): the shared-memory zone of
 //!   `image_error_zone`.
@@ -22,6 +24,7 @@ mod failure_zone;
 mod guard;
 mod headers;
 mod request;
+mod resolver;
 mod subrequest;
 mod thread_pool;
 mod variable;
@@ -32,5 +35,6 @@ pub use failure_zone::{FailureZone, MIN_ZONE_SIZE};
 pub use guard::guard;
 pub use headers::{HeaderError, Tracked};
 pub use request::{LogLevel, ModuleCtx, Request};
+pub use resolver::Lookup;
 pub use thread_pool::ThreadPool;
 pub use variable::Getter;
