@@ -72,6 +72,21 @@ unsafe extern "C" fn resume_handler(r: *mut ngx_http_request_t) {
 }
 
 fn serve(request: Request) -> ngx_int_t {
+    if !request.is_main() {
+        // An endpoint's fetch reached another endpoint location (its SOURCE
+        // is an endpoint URL with another prefix): a loop, like a nested URL
+        // under the same prefix.
+        return match request.ctx::<RequestCtx>() {
+            Some(ctx) if ctx.fetch_for.is_some() => {
+                let err = loops::loop_error("the source is itself an endpoint URL");
+                send_error(request, ctx, &err, Sink::Next)
+            }
+            // Another module's subrequest (an SSI include): the endpoint
+            // answers client requests only; nginx's other content handlers
+            // (static files) get it.
+            _ => Status::NGX_DECLINED.0,
+        };
+    }
     if request.ctx::<RequestCtx>().is_some() {
         // Woken through the phase engine instead of `resume_handler`.
         return Status::NGX_DONE.0;
