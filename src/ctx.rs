@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use image_engine::endpoint::Source;
+use image_engine::http::EntityTag;
 use image_engine::{Error, Transform};
 
 use crate::job::Job;
@@ -75,6 +76,14 @@ pub struct RequestCtx {
     pub cleanup_added: bool,
     /// The evaluated option string (part of the default backoff key).
     pub options: String,
+    /// The client's `If-None-Match`, taken off the request before the
+    /// original is fetched (see `conditional`); compared with the variant.
+    pub if_none_match: Option<String>,
+    /// The variant's validator, once the origin's header is known.
+    pub etag: Option<EntityTag>,
+    /// The bytes of this location's responses may differ by `Accept`:
+    /// every response carries `Vary: Accept`.
+    pub vary_accept: bool,
     /// A job waiting for a free slot (see `scheduler`).
     pub pending: Option<Box<Job>>,
     pub stats: Stats,
@@ -133,6 +142,9 @@ impl RequestCtx {
             transform,
             options,
             pending: None,
+            if_none_match: None,
+            etag: None,
+            vary_accept: false,
             stats: Stats::default(),
             head: false,
             input: Vec::new(),

@@ -136,10 +136,22 @@ fn admit(request: Request, ctx: &mut RequestCtx) -> Result<Source, Error> {
     let prefix = conf.endpoint.as_deref().unwrap_or("/");
     let parts = endpoint::split(prefix, request.unparsed_uri())?;
     ctx.options = parts.options.clone();
-    let transform = image_engine::parse(&parts.options)
-        .and_then(|t| conf.policy.check(&parts.options, &t).map(|()| t));
-    ctx.transform = transform.clone();
-    transform?;
+    let mut transform = image_engine::parse(&parts.options)
+        .and_then(|t| conf.policy.check(&parts.options, &t).map(|()| t))?;
+    // format=auto is settled from the client's Accept, as in the filter
+    // phase; the response then varies on it.
+    let accept = request
+        .header_in("Accept")
+        .and_then(|v| std::str::from_utf8(v).ok());
+    ctx.vary_accept = transform.auto_format;
+    conf.negotiation()
+        .settle(&mut transform, accept, conf.policy.formats.as_deref());
+    ctx.transform = Ok(transform);
+    // Compared with the variant's validator once the original's header
+    // arrives (the fetch itself never carries it).
+    ctx.if_none_match = request
+        .header_in("If-None-Match")
+        .map(|value| String::from_utf8_lossy(value).into_owned());
     Ok(parts.source)
 }
 
@@ -245,6 +257,8 @@ fn start_subrequest(
         .map_err(|_| Error::new(ErrorKind::Internal, "could not set the fetch's headers"))?;
     let mut fetch_ctx = RequestCtx::new(ctx.options.clone(), ctx.transform.clone());
     fetch_ctx.fetch_for = Some(request);
+    fetch_ctx.vary_accept = ctx.vary_accept;
+    fetch_ctx.if_none_match = ctx.if_none_match.clone();
     if sub.attach_ctx(fetch_ctx).is_none() {
         return Err(Error::new(ErrorKind::Internal, "out of memory"));
     }

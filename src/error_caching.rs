@@ -4,24 +4,40 @@
 //! in the `image_error_zone`. A success resets the key.
 
 use image_engine::backoff::{hash_key, max_age};
+use image_engine::http::caching::{error_cache_control, error_scope};
+use image_engine::http::{CacheControl, ErrorScope};
 use image_engine::Error;
 
 use crate::conf::{LocConf, MainConf};
 use crate::ctx::RequestCtx;
 use crate::nginx::Request;
 
-/// The `Cache-Control` value for an error response.
+/// The `Cache-Control` value for an error response. Never looser than the
+/// origin's answer: `no-store` stays `no-store`, `private` (or an answer to
+/// a request with credentials) stays private, and an origin's shorter
+/// `max-age` wins over the backoff.
 pub fn for_error(request: Request, ctx: &RequestCtx, err: &Error) -> String {
-    if err.kind.is_transient() {
+    let origin = request
+        .header_out("Cache-Control")
+        .map(|v| CacheControl::parse(&String::from_utf8_lossy(v)))
+        .unwrap_or_default();
+    let scope = error_scope(err.kind, &origin, has_credentials(request));
+    if scope == ErrorScope::NoStore {
         return "no-store".into();
     }
     let conf = LocConf::of(request);
     let (min, max) = conf.ttl();
     let failures = match MainConf::of(request).error_zone {
-        Some(zone) => zone.record_failure(key(request, ctx, conf)),
+        Some(zone) => zone.record_failure(key(request, ctx, conf), min, max),
         None => 1,
     };
-    format!("public, max-age={}", max_age(failures, min, max))
+    error_cache_control(scope, max_age(failures, min, max), &origin)
+}
+
+/// Whether the request carries a user's credentials: what the origin
+/// answers it must not be shared unless the origin says it is public.
+pub fn has_credentials(request: Request) -> bool {
+    request.header_in("Authorization").is_some() || request.header_in("Cookie").is_some()
 }
 
 /// A success: the key's failures are forgotten.

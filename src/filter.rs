@@ -7,17 +7,19 @@
 //! files reach us as memory buffers once `main_filter_need_in_memory` is set.
 
 use image_engine::endpoint::redirect;
+use image_engine::http::origin;
 use image_engine::{Error, ErrorKind};
 use ngx::core::Status;
 use ngx::ffi::{ngx_chain_t, ngx_http_request_t, ngx_int_t};
 
+use crate::conditional;
 use crate::conf::LocConf;
 use crate::ctx::{hand_over, Outcome, RequestCtx, State};
 use crate::fault::{self, Fault};
 use crate::nginx::{flush, guard, pass_header, InChain, Request, Sink};
 use crate::offload;
 use crate::options;
-use crate::response::send_error;
+use crate::response::{send_error, send_not_modified};
 
 pub unsafe extern "C" fn header_filter(r: *mut ngx_http_request_t) -> ngx_int_t {
     guard(Status::NGX_ERROR.0, || {
@@ -58,15 +60,18 @@ fn header(request: Request) -> ngx_int_t {
             // The precontent phase did not see this request (a response
             // produced before it, e.g. `return 200`). Transform it all the
             // same, unless it is a HEAD that will bring no body.
-            let Some(cv) = conf.options() else {
+            let Some(template) = conf.options() else {
                 return pass_header(request);
             };
             if request.is_head() || request.status() != 200 {
                 return pass_header(request);
             }
-            let (text, transform) = options::evaluate(request, cv, &conf.policy);
+            let (text, transform) = options::evaluate(request, template, conf);
             match request.attach_ctx(RequestCtx::new(text, transform)) {
-                Some(ctx) => ctx,
+                Some(ctx) => {
+                    ctx.vary_accept = template.template.may_negotiate();
+                    ctx
+                }
                 None => return Status::NGX_ERROR.0,
             }
         }
@@ -132,6 +137,17 @@ fn transform_header(request: Request, ctx: &mut RequestCtx) -> ngx_int_t {
     if let Err(err) = &ctx.transform {
         let err = err.clone();
         return send_error(request, ctx, &err, Sink::Next);
+    }
+    let encoding = request
+        .header_out("Content-Encoding")
+        .map(|value| String::from_utf8_lossy(value).into_owned());
+    if let Err(err) = origin::check_encoding(encoding.as_deref()) {
+        return send_error(request, ctx, &err, Sink::Next);
+    }
+    ctx.etag = conditional::variant_etag(request, ctx);
+    if conditional::not_modified(ctx) {
+        // The client has this variant: nothing is read or decoded.
+        return send_not_modified(request, ctx);
     }
 
     let length = request.content_length();
@@ -230,6 +246,11 @@ fn start_processing(request: Request, ctx: &mut RequestCtx, conf: &LocConf) -> n
 fn origin_error(request: Request, status: usize) -> Option<Error> {
     let answered = request.origin_answered();
     let status = u16::try_from(status).ok()?;
+    // Nothing conditional or ranged reaches the origin (`conditional`), so
+    // a 304 (like a 206 or 416) is the origin's mistake.
+    if let Err(err) = origin::check_unexpected_status(status) {
+        return Some(err);
+    }
     let kind = ErrorKind::from_origin_status(status, answered)?;
     let message = match kind {
         ErrorKind::OriginUnreachable => "the origin could not be reached".to_string(),

@@ -8,7 +8,8 @@
 //!   handler of `image_endpoint`), `filter` (header and body
 //!   filters: the state machine in `ctx`), `variables` (`$image_*`),
 //!   `conf` (directives, merging);
-//! - orchestration: `offload` (admission by `scheduler`, the `job` on a
+//! - orchestration: `conditional` (headers kept from the origin,
+//!   validators and `304`s per variant), `offload` (admission by `scheduler`, the `job` on a
 //!   thread pool, cancel, completion), `options` (evaluating the option
 //!   string), `fault` (test-only panics);
 //! - outcome: `response` (what to send for a result, every response's
@@ -17,6 +18,7 @@
 //! - the FFI layer: `nginx` (the only code that touches nginx structures:
 //!   `Request`, `Config`, `ThreadPool`, body chains, the failure zone).
 
+mod conditional;
 mod conf;
 mod ctx;
 mod endpoint;

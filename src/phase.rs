@@ -7,6 +7,7 @@ use image_engine::{Error, ErrorKind};
 use ngx::core::Status;
 use ngx::ffi::{ngx_http_request_t, ngx_int_t, NGX_HTTP_INTERNAL_SERVER_ERROR};
 
+use crate::conditional;
 use crate::conf::LocConf;
 use crate::ctx::RequestCtx;
 use crate::nginx::{guard, Request, Sink};
@@ -30,7 +31,7 @@ fn precontent(request: Request) -> ngx_int_t {
         return Status::NGX_DECLINED.0;
     }
     let conf = LocConf::of(request);
-    let Some(cv) = conf.options() else {
+    let Some(template) = conf.options() else {
         return Status::NGX_DECLINED.0;
     };
 
@@ -59,11 +60,15 @@ fn precontent(request: Request) -> ngx_int_t {
         );
     }
 
-    let (text, transform) = options::evaluate(request, cv, &conf.policy);
+    let (text, transform) = options::evaluate(request, template, conf);
     let invalid = transform.is_err();
     let Some(ctx) = request.attach_ctx(RequestCtx::new(text, transform)) else {
         return INTERNAL_SERVER_ERROR;
     };
+    ctx.vary_accept = template.template.may_negotiate();
+    if conditional::prepare(request, ctx).is_err() {
+        return INTERNAL_SERVER_ERROR;
+    }
 
     if request.is_head() {
         // The output's length is only known once the original has been
@@ -95,6 +100,9 @@ fn refuse(request: Request, err: Error) -> ngx_int_t {
     let Some(ctx) = request.attach_ctx(RequestCtx::new(String::new(), Err(err.clone()))) else {
         return INTERNAL_SERVER_ERROR;
     };
+    ctx.vary_accept = LocConf::of(request)
+        .options()
+        .is_some_and(|t| t.template.may_negotiate());
     finish(request, send_error(request, ctx, &err, Sink::Top))
 }
 

@@ -3,6 +3,8 @@
 //! `Image-Error` header and cache policy), and sending it. Every response
 //! goes through [`send`], which sets the headers they share.
 
+use image_engine::http::caching::SuccessHeaders;
+use image_engine::http::CacheControl;
 use image_engine::{sniff_format, Error, ErrorKind, ImageFormat, OnError, Output};
 use ngx::core::Status;
 use ngx::ffi::ngx_int_t;
@@ -10,7 +12,9 @@ use ngx::ffi::ngx_int_t;
 use crate::conf::LocConf;
 use crate::ctx::{hand_over, Outcome, RequestCtx, State};
 use crate::error_caching;
-use crate::nginx::{LogLevel, Request, Sink, Tracked};
+use crate::nginx::{
+    now, parse_http_time, pass_header, HeaderError, LogLevel, Request, Sink, Tracked,
+};
 
 /// Seconds an overloaded client is asked to wait before trying again.
 const RETRY_AFTER: &str = "1";
@@ -60,9 +64,67 @@ pub fn send_image(request: Request, ctx: &mut RequestCtx, output: Output, sink: 
     error_caching::record_success(request, ctx);
     // An origin's warning describes its answer, not this output.
     request.remove_header_out("Image-Error");
-    // The original's validators do not describe this output.
-    request.clear_tracked(Tracked::ETag);
+    if set_variant_headers(request, ctx).is_err() {
+        return Status::NGX_ERROR.0;
+    }
     send(request, ctx, 200, output.format.mime(), sink)
+}
+
+/// Answers `304` for the variant the client has (`conditional`), from the
+/// header filter, before the original is read.
+pub fn send_not_modified(request: Request, ctx: &mut RequestCtx) -> ngx_int_t {
+    let request = ctx.home(request);
+    ctx.stats.status = Some(304);
+    request.remove_header_out("Image-Error");
+    if set_variant_headers(request, ctx).is_err() {
+        return Status::NGX_ERROR.0;
+    }
+    if ctx.vary_accept && request.add_static_header_out("Vary", "Accept").is_err() {
+        return Status::NGX_ERROR.0;
+    }
+    request.set_status(304);
+    request.clear_body_headers();
+    request.clear_tracked(Tracked::ContentEncoding);
+    request.clear_tracked(Tracked::AcceptRanges);
+    request.disallow_ranges();
+    request.set_header_only();
+    ctx.state = State::Sent;
+    if ctx.fetch_for.is_some() {
+        // An endpoint's fetch: the endpoint request sends the 304.
+        hand_over(request, ctx, Outcome::Ready);
+        return Status::NGX_OK.0;
+    }
+    pass_header(request)
+}
+
+/// The headers a variant (a `200` image or its `304`) shares: its own
+/// validator instead of the original's (no `Last-Modified`: the original's
+/// date stays the same when the options change the bytes), and the
+/// location's Cache-Control policy.
+fn set_variant_headers(request: Request, ctx: &RequestCtx) -> Result<(), HeaderError> {
+    request.clear_tracked(Tracked::LastModified);
+    match &ctx.etag {
+        Some(etag) => request.set_header_out("ETag", etag.header_value().as_bytes())?,
+        None => request.clear_tracked(Tracked::ETag),
+    }
+    let origin = request
+        .header_out("Cache-Control")
+        .map(|v| CacheControl::parse(&String::from_utf8_lossy(v)))
+        .unwrap_or_default();
+    let expires_in = request
+        .header_out("Expires")
+        .map(|v| parse_http_time(v).map_or(0, |t| t - now()));
+    let decision = LocConf::of(request).success_policy().decide(
+        &origin,
+        expires_in,
+        error_caching::has_credentials(request),
+    );
+    if let SuccessHeaders::Replace(value) = decision {
+        request.clear_tracked(Tracked::CacheControl);
+        request.clear_tracked(Tracked::Expires);
+        request.add_header_out("Cache-Control", value.as_bytes())?;
+    }
+    Ok(())
 }
 
 /// Sends an error response and logs it: `info` for problems with the
@@ -200,7 +262,16 @@ fn send(
     request.set_content_type(mime);
     request.set_content_length(ctx.output.len());
     request.clear_tracked(Tracked::AcceptRanges);
+    // The body is ours: whatever encoding the origin's had is gone.
+    request.clear_tracked(Tracked::ContentEncoding);
     request.disallow_ranges();
+    // Set once: a response sent from the top passes our header filter
+    // again, untouched (PassThrough). `format=auto` from an endpoint URL
+    // depends on Accept as much as one from image_transform.
+    let negotiated = matches!(&ctx.transform, Ok(t) if t.auto_format);
+    if (ctx.vary_accept || negotiated) && request.add_static_header_out("Vary", "Accept").is_err() {
+        return Status::NGX_ERROR.0;
+    }
     if ctx.fetch_for.is_some() {
         ctx.state = State::Sent;
         hand_over(request, ctx, Outcome::Ready);

@@ -2,12 +2,14 @@
 //! `$image_original_bytes`, `$image_output_bytes`, `$image_original_size`
 //! (`WxH`), `$image_process_ms`, and `$image_via` (the incoming `Via`
 //! header with the module's loop-detection token appended, for
-//! `proxy_set_header Via $image_via;`), and in the location named by
-//! `image_endpoint_upstream`, `$image_source_url` and `$image_source_host`
-//! (the absolute source an endpoint fetches).
+//! `proxy_set_header Via $image_via;`), `$image_format` (the format
+//! negotiated from `Accept`, for `proxy_cache_key`), and in the location
+//! named by `image_endpoint_upstream`, `$image_source_url` and
+//! `$image_source_host` (the absolute source an endpoint fetches).
 
 use image_engine::endpoint::loops;
 
+use crate::conf::LocConf;
 use crate::ctx::{RequestCtx, Stats};
 use crate::nginx::{Config, Getter, Request};
 
@@ -32,6 +34,7 @@ const VARIABLES: &[(&str, Getter)] = &[
         stat(r, |s| s.process_ms.map(|v| v.to_string()))
     }),
     ("image_via", image_via),
+    ("image_format", image_format),
     ("image_source_url", |r| source_url(r).map(|(url, _)| url)),
     ("image_source_host", |r| source_url(r).map(|(_, host)| host)),
 ];
@@ -50,6 +53,34 @@ fn stat(request: Request, read: fn(&Stats) -> Option<String>) -> Option<String> 
         .main()
         .ctx::<RequestCtx>()
         .and_then(|ctx| read(&ctx.stats))
+}
+
+/// `$image_format`: the format `format=auto` chose from `Accept` (`avif`,
+/// `webp`...), empty when the original's format is kept. In a location
+/// that does not transform (a `proxy_cache` in front of one), the choice
+/// this location's `image_auto_formats` would make, for the cache key.
+fn image_format(request: Request) -> Option<String> {
+    let main = request.main();
+    if let Some(ctx) = main.ctx::<RequestCtx>() {
+        if let Ok(transform) = &ctx.transform {
+            if transform.auto_format {
+                return Some(
+                    transform
+                        .format
+                        .map(|f| f.name().to_string())
+                        .unwrap_or_default(),
+                );
+            }
+        }
+    }
+    let conf = LocConf::of(request);
+    let accept = request
+        .header_in("Accept")
+        .and_then(|v| std::str::from_utf8(v).ok());
+    let chosen = conf
+        .negotiation()
+        .choose(accept, conf.policy.formats.as_deref());
+    Some(chosen.map(|f| f.name().to_string()).unwrap_or_default())
 }
 
 /// For an endpoint's fetch of an absolute URL (in the

@@ -16,7 +16,10 @@ use ngx::ffi::{
 };
 use ngx::ngx_string;
 
-use super::{Fallback, LocConf, MainConf, ThreadPoolConf, TransformConf};
+use image_engine::http::{Negotiation, SuccessPolicy};
+use image_engine::options::Template;
+
+use super::{Fallback, LocConf, MainConf, OptionTemplate, ThreadPoolConf, TransformConf};
 use crate::nginx::{
     arg_is, arg_text, guard, parse_seconds, parse_size, Config, FailureZone, ThreadPool,
     MIN_ZONE_SIZE,
@@ -73,10 +76,71 @@ fn set_off_or<T: PartialEq>(
 }
 
 directive!(set_transform, |cf, conf: LocConf| {
-    let states = [TransformConf::Unset, TransformConf::Off];
-    set_off_or(&mut cf, &mut conf.transform, states, |cf, value| {
-        cf.compile(value).map(TransformConf::Options)
-    })
+    if !matches!(conf.transform, TransformConf::Unset) {
+        return DUPLICATE;
+    }
+    let value = cf.args()[0];
+    if arg_is(&value, "off") {
+        conf.transform = TransformConf::Off;
+        return NGX_CONF_OK;
+    }
+    match compile_template(&cf, &arg_text(&value)) {
+        Some(template) => {
+            conf.transform = TransformConf::Options(std::rc::Rc::new(template));
+            NGX_CONF_OK
+        }
+        None => NGX_CONF_ERROR,
+    }
+});
+
+/// Parses and validates the literal options now (`nginx -t` names a bad
+/// one) and compiles each variable part as a complex value.
+fn compile_template(cf: &Config, text: &str) -> Option<OptionTemplate> {
+    let template = match Template::compile(text) {
+        Ok(template) => template,
+        Err(err) => {
+            cf.emerg(format_args!("invalid image_transform: {}", err.message));
+            return None;
+        }
+    };
+    let mut values = Vec::with_capacity(template.slots().len());
+    for slot in template.slots() {
+        values.push(cf.compile_text(&slot.source)?);
+    }
+    Some(OptionTemplate { template, values })
+}
+
+directive!(set_auto_formats, |cf, conf: LocConf| {
+    if conf.auto_formats.is_some() {
+        return DUPLICATE;
+    }
+    let names: Vec<String> = cf.args().iter().map(arg_text).collect();
+    match Negotiation::from_names(&names) {
+        Ok(negotiation) => {
+            conf.auto_formats = Some(negotiation);
+            NGX_CONF_OK
+        }
+        Err(message) => {
+            cf.emerg(format_args!("{message}"));
+            NGX_CONF_ERROR
+        }
+    }
+});
+
+directive!(set_cache_control, |cf, conf: LocConf| {
+    if conf.cache_control.is_some() {
+        return DUPLICATE;
+    }
+    match SuccessPolicy::parse(&arg_text(&cf.args()[0])) {
+        Ok(policy) => {
+            conf.cache_control = Some(policy);
+            NGX_CONF_OK
+        }
+        Err(message) => {
+            cf.emerg(format_args!("{message}"));
+            NGX_CONF_ERROR
+        }
+    }
 });
 
 // Registers the pool's name; nginx itself reports a pool that no
@@ -335,7 +399,7 @@ macro_rules! commands {
 /// The directive table, in the order of the documentation
 /// (`image_error_zone`, http level only, comes last).
 #[rustfmt::skip]
-pub static mut COMMANDS: [ngx_command_t; 22] = commands![
+pub static mut COMMANDS: [ngx_command_t; 24] = commands![
     "image_transform"            NGX_CONF_TAKE1  set_transform;
     "image_buffer"               NGX_CONF_TAKE1  ngx_conf_set_size_slot buffer_size;
     "image_thread_pool"          NGX_CONF_TAKE1  set_thread_pool;
@@ -350,6 +414,8 @@ pub static mut COMMANDS: [ngx_command_t; 22] = commands![
     "image_error_ttl"            NGX_CONF_TAKE2  set_error_ttl;
     "image_error_key"            NGX_CONF_TAKE1  set_error_key;
     "image_fallback"             NGX_CONF_TAKE12 set_fallback;
+    "image_auto_formats"         NGX_CONF_1MORE  set_auto_formats;
+    "image_cache_control"        NGX_CONF_TAKE1  set_cache_control;
     "image_endpoint_hosts_allowed"     NGX_CONF_1MORE set_endpoint_hosts;
     "image_endpoint_upstream"          NGX_CONF_TAKE1 set_endpoint_upstream;
     "image_endpoint_max_redirects"     NGX_CONF_TAKE1 ngx_conf_set_num_slot endpoint_max_redirects;

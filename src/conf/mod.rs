@@ -7,6 +7,7 @@ mod directives;
 use std::ffi::{c_char, c_void};
 
 use image_engine::endpoint::{EndpointRules, HostsAllowed};
+use image_engine::http::{Negotiation, SuccessPolicy};
 use image_engine::{Limits, Policy};
 use ngx::core::{NGX_CONF_ERROR, NGX_CONF_OK};
 use ngx::ffi::{ngx_conf_t, ngx_module_t, ngx_msec_t};
@@ -53,13 +54,22 @@ const DEFAULT_TTL_MIN: u32 = 60;
 const DEFAULT_TTL_MAX: u32 = 86_400;
 
 /// `image_transform`.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub enum TransformConf {
     #[default]
     Unset,
     Off,
-    /// The option string, compiled once; may contain variables.
-    Options(ComplexValue),
+    /// The option template, parsed and validated once.
+    Options(std::rc::Rc<OptionTemplate>),
+}
+
+/// `image_transform`'s argument compiled at configuration time: the literal
+/// options validated by the engine, and one complex value per variable
+/// part, evaluated per request in the order of `template.slots()`.
+#[derive(Debug)]
+pub struct OptionTemplate {
+    pub template: image_engine::options::Template,
+    pub values: Vec<ComplexValue>,
 }
 
 /// `image_thread_pool`.
@@ -102,6 +112,10 @@ pub struct LocConf {
     pub error_key: Option<ComplexValue>,
     /// `Some(None)` is an explicit `image_fallback off`.
     pub fallback: Option<Option<Fallback>>,
+    /// `image_auto_formats`: candidates of `format=auto`, in order.
+    pub auto_formats: Option<Negotiation>,
+    /// `image_cache_control`: Cache-Control of transformed output.
+    pub cache_control: Option<SuccessPolicy>,
     /// `image_endpoint`: the location's prefix (`/cdn-cgi/image/`); set
     /// only in the location that has the directive (not inherited).
     pub endpoint: Option<String>,
@@ -133,6 +147,8 @@ impl Default for LocConf {
             error_ttl: None,
             error_key: None,
             fallback: None,
+            auto_formats: None,
+            cache_control: None,
             endpoint: None,
             endpoint_hosts: None,
             endpoint_max_redirects: UNSET_NUM,
@@ -166,12 +182,26 @@ impl LocConf {
             .expect("every location has the module's configuration")
     }
 
-    /// The option string to evaluate for this location, if it transforms.
-    pub fn options(&self) -> Option<ComplexValue> {
-        match self.transform {
-            TransformConf::Options(cv) => Some(cv),
+    /// The option template of this location, if it transforms.
+    pub fn options(&self) -> Option<&OptionTemplate> {
+        match &self.transform {
+            TransformConf::Options(template) => Some(template),
             _ => None,
         }
+    }
+
+    /// The candidates of `format=auto` (default: AVIF, then WebP).
+    pub fn negotiation(&self) -> &Negotiation {
+        static DEFAULT: std::sync::OnceLock<Negotiation> = std::sync::OnceLock::new();
+        self.auto_formats
+            .as_ref()
+            .unwrap_or_else(|| DEFAULT.get_or_init(Negotiation::default))
+    }
+
+    /// The Cache-Control policy of transformed output (default: keep the
+    /// origin's).
+    pub fn success_policy(&self) -> SuccessPolicy {
+        self.cache_control.clone().unwrap_or_default()
     }
 
     pub fn limits(&self) -> Limits {
@@ -196,8 +226,8 @@ impl LocConf {
     /// from starting pool threads that nothing uses.
     fn merge(&mut self, prev: &LocConf, config: &Config) -> Result<(), ()> {
         let defaults = Limits::default();
-        if self.transform == TransformConf::Unset {
-            self.transform = prev.transform;
+        if matches!(self.transform, TransformConf::Unset) {
+            self.transform = prev.transform.clone();
         }
         merge(
             &mut self.buffer_size,
@@ -256,6 +286,12 @@ impl LocConf {
         }
         if self.fallback.is_none() {
             self.fallback = prev.fallback.clone();
+        }
+        if self.auto_formats.is_none() {
+            self.auto_formats = prev.auto_formats.clone();
+        }
+        if self.cache_control.is_none() {
+            self.cache_control = prev.cache_control.clone();
         }
         if self.thread_pool == ThreadPoolConf::Unset {
             self.thread_pool = prev.thread_pool;

@@ -87,6 +87,22 @@ impl Config {
         }
     }
 
+    /// Compiles `text` (copied into the configuration pool, which the
+    /// compiled value may point into) as a value with variables.
+    pub fn compile_text(&self, text: &str) -> Option<ComplexValue> {
+        let data = self.pool().alloc_unaligned(text.len().max(1)) as *mut u8;
+        if data.is_null() {
+            return None;
+        }
+        // SAFETY: `data` has room for `text.len()` bytes.
+        unsafe { std::ptr::copy_nonoverlapping(text.as_ptr(), data, text.len()) };
+        let mut value = ngx_str_t {
+            len: text.len(),
+            data,
+        };
+        self.compile(&mut value)
+    }
+
     /// Makes a relative path relative to nginx's prefix, as for other files.
     pub fn full_name(&self, name: &mut ngx_str_t) -> bool {
         // SAFETY: the cycle is live during configuration; nginx replaces

@@ -61,9 +61,11 @@ impl FailureZone {
         Some(FailureZone(zone))
     }
 
-    /// Counts one more failure of `key`; returns the failures in a row.
-    pub fn record_failure(self, key: u64) -> u32 {
-        self.with_table(|t| t.record_failure(key, now()))
+    /// Counts one more failure of `key`; returns the failures in a row. A
+    /// key whose last failure is older than the `max-age` that failure got
+    /// (backoff between `min` and `max`) starts again at one.
+    pub fn record_failure(self, key: u64, min: u32, max: u32) -> u32 {
+        self.with_table(|t| t.record_failure_decaying(key, now(), min, max))
     }
 
     /// Forgets `key`'s failures.

@@ -21,16 +21,18 @@ pub enum Tracked {
     Expires,
     LastModified,
     CacheControl,
+    ContentEncoding,
 }
 
 impl Tracked {
-    const ALL: [Tracked; 6] = [
+    const ALL: [Tracked; 7] = [
         Tracked::ContentLength,
         Tracked::ETag,
         Tracked::AcceptRanges,
         Tracked::Expires,
         Tracked::LastModified,
         Tracked::CacheControl,
+        Tracked::ContentEncoding,
     ];
 
     fn name(self) -> &'static str {
@@ -41,6 +43,7 @@ impl Tracked {
             Tracked::Expires => "Expires",
             Tracked::LastModified => "Last-Modified",
             Tracked::CacheControl => "Cache-Control",
+            Tracked::ContentEncoding => "Content-Encoding",
         }
     }
 }
@@ -81,9 +84,130 @@ impl Request {
         })
     }
 
+    /// Every value of the request header `name` (case-insensitive), lines
+    /// joined with `, ` as HTTP allows for list headers.
+    pub fn header_in_joined(&self, name: &str) -> Option<Vec<u8>> {
+        let mut joined: Option<Vec<u8>> = None;
+        for h in elements(&self.conf_source().headers_in.headers) {
+            // SAFETY: elements of a live request's header list.
+            let h = unsafe { &*h };
+            if !key_is(h, name) {
+                continue;
+            }
+            match joined.as_mut() {
+                Some(all) => {
+                    all.extend_from_slice(b", ");
+                    all.extend_from_slice(bytes(&h.value));
+                }
+                None => joined = Some(bytes(&h.value).to_vec()),
+            }
+        }
+        joined
+    }
+
+    /// Removes every request header whose name `drop` selects, so that no
+    /// upstream module forwards it and no nginx filter evaluates it.
+    ///
+    /// nginx keeps pointers to the elements (`headers_in.host`...), so no
+    /// element moves: the list's parts are cut around the removed ones.
+    pub fn remove_headers_in(mut self, drop: impl Fn(&str) -> bool) -> Result<(), HeaderError> {
+        let is_dropped = |h: *mut ngx_table_elt_t| {
+            // SAFETY: `h` is an element of the live request's header list.
+            let key = bytes(unsafe { &(*h).key });
+            std::str::from_utf8(key).is_ok_and(&drop)
+        };
+        if !elements(&self.conf_source().headers_in.headers).any(is_dropped) {
+            return Ok(());
+        }
+        let pool = self.pool();
+        let headers_in = &mut self.raw_mut().headers_in;
+        for slot in [
+            &mut headers_in.if_modified_since,
+            &mut headers_in.if_unmodified_since,
+            &mut headers_in.if_match,
+            &mut headers_in.if_none_match,
+            &mut headers_in.range,
+            &mut headers_in.if_range,
+            &mut headers_in.accept_encoding,
+        ] {
+            if !slot.is_null() && is_dropped(*slot) {
+                *slot = std::ptr::null_mut();
+            }
+        }
+        let list = &mut headers_in.headers;
+        // Runs of kept elements: (first element, count).
+        let mut runs: Vec<(*mut ngx_table_elt_t, usize)> = Vec::new();
+        let mut part: *const ngx_list_part_t = &list.part;
+        // SAFETY: the parts of a live request's header list, each with
+        // `nelts` initialised elements.
+        unsafe {
+            while !part.is_null() {
+                let elts = (*part).elts as *mut ngx_table_elt_t;
+                let mut start = 0;
+                for i in 0..(*part).nelts {
+                    if is_dropped(elts.add(i)) {
+                        if i > start {
+                            runs.push((elts.add(start), i - start));
+                        }
+                        start = i + 1;
+                    }
+                }
+                if (*part).nelts > start {
+                    runs.push((elts.add(start), (*part).nelts - start));
+                }
+                part = (*part).next;
+            }
+        }
+        let part_size = size_of::<ngx_list_part_t>();
+        let Some(&(_, last_count)) = runs.last() else {
+            // Nothing is kept: one empty part with room, as a new list has.
+            let elts = pool.calloc(list.size * list.nalloc);
+            if elts.is_null() {
+                return Err(HeaderError);
+            }
+            list.part = ngx_list_part_t {
+                elts,
+                nelts: 0,
+                next: std::ptr::null_mut(),
+            };
+            list.last = &mut list.part;
+            return Ok(());
+        };
+        // Built back to front: each part points at the next. nginx's loops
+        // over a list only allow the first part to be empty, so every
+        // other part is a non-empty run.
+        let mut next: *mut ngx_list_part_t = std::ptr::null_mut();
+        let mut last: *mut ngx_list_part_t = std::ptr::null_mut();
+        for &(first, count) in runs.iter().rev() {
+            let p = pool.calloc(part_size) as *mut ngx_list_part_t;
+            if p.is_null() {
+                return Err(HeaderError);
+            }
+            // SAFETY: `p` is a zeroed part from the request pool.
+            unsafe {
+                (*p).elts = first.cast();
+                (*p).nelts = count;
+                (*p).next = next;
+            }
+            if last.is_null() {
+                last = p;
+            }
+            next = p;
+        }
+        // The embedded first part becomes an empty head of the chain.
+        list.part.elts = std::ptr::null_mut();
+        list.part.nelts = 0;
+        list.part.next = next;
+        list.last = last;
+        // The last run may start inside its array, so it must count as
+        // full: a later ngx_list_push then starts a new part of this many
+        // elements instead of writing past the array.
+        list.nalloc = last_count;
+        Ok(())
+    }
+
     /// The value of the first response header called `name` that will be
     /// sent (case-insensitive): what an origin said (`ETag`, `Vary`...).
-    #[allow(dead_code)]
     pub fn header_out(&self, name: &str) -> Option<&[u8]> {
         elements(&self.conf_source().headers_out.headers).find_map(|h| {
             // SAFETY: elements of a live request's header list.
@@ -142,6 +266,7 @@ impl Request {
             Tracked::ContentLength => hide(&mut h.content_length),
             Tracked::ETag => hide(&mut h.etag),
             Tracked::AcceptRanges => hide(&mut h.accept_ranges),
+            Tracked::ContentEncoding => hide(&mut h.content_encoding),
             Tracked::Expires => hide(&mut h.expires),
             Tracked::LastModified => {
                 hide(&mut h.last_modified);
@@ -173,6 +298,16 @@ impl Request {
         h.content_type_len = mime.len();
         h.content_type_lowcase = std::ptr::null_mut();
         h.charset = ngx_str_t::default();
+    }
+
+    /// A response without a body (`304`): no type, no length.
+    pub fn clear_body_headers(mut self) {
+        let h = &mut self.raw_mut().headers_out;
+        h.content_type = ngx_str_t::default();
+        h.content_type_len = 0;
+        h.content_type_lowcase = std::ptr::null_mut();
+        h.content_length_n = -1;
+        self.clear_tracked(Tracked::ContentLength);
     }
 
     /// Sets the response's `Content-Length` (an origin's header is hidden).

@@ -34,7 +34,7 @@ pub use config::{arg_is, arg_text, parse_seconds, parse_size, ComplexValue, Conf
 pub use failure_zone::{FailureZone, MIN_ZONE_SIZE};
 pub use guard::guard;
 pub use headers::{HeaderError, Tracked};
-pub use request::{LogLevel, ModuleCtx, Request};
+pub use request::{now, parse_http_time, LogLevel, ModuleCtx, Request};
 pub use resolver::Lookup;
 pub use thread_pool::ThreadPool;
 pub use variable::Getter;

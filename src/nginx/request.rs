@@ -157,6 +157,15 @@ impl Request {
         self.raw().headers_out.content_length_n
     }
 
+    /// The response's `Last-Modified` as Unix seconds (static files and
+    /// proxied origins both fill it in), if any.
+    pub fn last_modified_time(self) -> Option<i64> {
+        let time = self.raw().headers_out.last_modified_time;
+        // time_t is i64 here, narrower on some targets.
+        #[allow(clippy::unnecessary_cast)]
+        (time >= 0).then_some(time as i64)
+    }
+
     /// Whether a proxied origin sent a response header; `false` when nginx
     /// made the status up itself because the origin failed. Requests that
     /// are not proxied count as answered.
@@ -373,6 +382,20 @@ impl Request {
         let log = unsafe { (*self.raw().connection).log };
         ngx_log_error!(level, log, "{}", message);
     }
+}
+
+/// An HTTP date (`Expires`, `Last-Modified`) as Unix seconds.
+pub fn parse_http_time(value: &[u8]) -> Option<i64> {
+    // SAFETY: nginx only reads `len` bytes of the value.
+    let time = unsafe { ngx::ffi::ngx_parse_http_time(value.as_ptr() as *mut u8, value.len()) };
+    // time_t is i64 here, narrower on some targets.
+    #[allow(clippy::unnecessary_cast)]
+    (time >= 0).then_some(time as i64)
+}
+
+/// The worker's cached clock, Unix seconds.
+pub fn now() -> i64 {
+    ngx::ffi::ngx_time() as i64
 }
 
 /// Request cleanup registered by [`Request::set_on_cleanup`].
