@@ -4,7 +4,9 @@
 //! The URL is taken apart by the engine (`endpoint::split`), the options
 //! are parsed and checked as `image_transform`'s are, and the original is
 //! fetched by a **subrequest** to this server: for a path SOURCE the path
-//! itself, for an absolute URL the `image_endpoint_upstream` location. So
+//! itself, for an absolute URL the `image_endpoint_upstream` location, once
+//! the host is allowed and its addresses (looked up with nginx's
+//! `resolver`) are checked. So
 //! whatever location serves the original (static files, `proxy_pass` with
 //! its upstreams, timeouts, TLS, keep-alive) does the fetching; the module
 //! never speaks HTTP to an origin itself.
@@ -32,6 +34,8 @@
 //! resume (fetch finalized) ─► Ready: send │ Redirect: next fetch or 9420/9421
 //! ```
 
+use std::net::IpAddr;
+
 use image_engine::endpoint::{self, headers, loops, redirect, Source};
 use image_engine::{Error, ErrorKind};
 use ngx::core::Status;
@@ -39,7 +43,7 @@ use ngx::ffi::{ngx_http_request_t, ngx_int_t, NGX_HTTP_INTERNAL_SERVER_ERROR};
 
 use crate::conf::LocConf;
 use crate::ctx::{EndpointState, Outcome, RequestCtx, State};
-use crate::nginx::{guard, Request, Sink};
+use crate::nginx::{guard, Lookup, Request, Sink};
 use crate::response::send_error;
 
 const INTERNAL_SERVER_ERROR: ngx_int_t = NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t;
@@ -68,6 +72,21 @@ unsafe extern "C" fn resume_handler(r: *mut ngx_http_request_t) {
 }
 
 fn serve(request: Request) -> ngx_int_t {
+    if !request.is_main() {
+        // An endpoint's fetch reached another endpoint location (its SOURCE
+        // is an endpoint URL with another prefix): a loop, like a nested URL
+        // under the same prefix.
+        return match request.ctx::<RequestCtx>() {
+            Some(ctx) if ctx.fetch_for.is_some() => {
+                let err = loops::loop_error("the source is itself an endpoint URL");
+                send_error(request, ctx, &err, Sink::Next)
+            }
+            // Another module's subrequest (an SSI include): the endpoint
+            // answers client requests only; nginx's other content handlers
+            // (static files) get it.
+            _ => Status::NGX_DECLINED.0,
+        };
+    }
     if request.ctx::<RequestCtx>().is_some() {
         // Woken through the phase engine instead of `resume_handler`.
         return Status::NGX_DONE.0;
@@ -84,17 +103,19 @@ fn serve(request: Request) -> ngx_int_t {
     if !request.discard_body() {
         return INTERNAL_SERVER_ERROR;
     }
-    match admit(request, ctx) {
-        Ok(source) => match fetch(request, ctx, source) {
-            Ok(()) => {
-                request.set_write_handler(resume_handler);
-                request.retain();
-                Status::NGX_DONE.0
-            }
-            Err(err) => send_error(request, ctx, &err, Sink::Top),
-        },
-        Err(err) => send_error(request, ctx, &err, Sink::Top),
+    let source = match admit(request, ctx) {
+        Ok(source) => source,
+        Err(err) => return send_error(request, ctx, &err, Sink::Top),
+    };
+    // From here the request is ended by this module (`finalize`), not by
+    // the phase engine: a lookup may even answer before `fetch` returns.
+    request.set_write_handler(resume_handler);
+    request.retain();
+    if let Err(err) = fetch(request, ctx, source) {
+        let rc = send_error(request, ctx, &err, Sink::Top);
+        request.finalize(rc);
     }
+    Status::NGX_DONE.0
 }
 
 /// The checks made before anything is fetched: method, loop, URL, options.
@@ -115,45 +136,115 @@ fn admit(request: Request, ctx: &mut RequestCtx) -> Result<Source, Error> {
     let prefix = conf.endpoint.as_deref().unwrap_or("/");
     let parts = endpoint::split(prefix, request.unparsed_uri())?;
     ctx.options = parts.options.clone();
-    let transform = image_engine::parse(&parts.options)
+    let mut transform = image_engine::parse(&parts.options)
         .and_then(|t| conf.policy.check(&parts.options, &t).map(|()| t))
         .map(|mut t| {
             t.format_qualities = conf.format_qualities;
             t
-        });
-    ctx.transform = transform.clone();
-    transform?;
+        })?;
+    // format=auto is settled from the client's Accept, as in the filter
+    // phase; the response then varies on it.
+    let accept = request
+        .header_in("Accept")
+        .and_then(|v| std::str::from_utf8(v).ok());
+    ctx.vary_accept = transform.auto_format;
+    conf.negotiation()
+        .settle(&mut transform, accept, conf.policy.formats.as_deref());
+    ctx.transform = Ok(transform);
+    // Compared with the variant's validator once the original's header
+    // arrives (the fetch itself never carries it).
+    ctx.if_none_match = request
+        .header_in("If-None-Match")
+        .map(|value| String::from_utf8_lossy(value).into_owned());
     Ok(parts.source)
 }
 
-/// Starts the fetch of `source` as a subrequest whose response the
-/// module's filters transform with this request's options.
+/// Starts fetching `source`: a path at once, an absolute URL once its
+/// host is allowed and its address checked — after a lookup with nginx's
+/// `resolver` for a name. Returns when the fetch (or the lookup) is under
+/// way; the request is woken when the fetch is finalized.
 fn fetch(request: Request, ctx: &mut RequestCtx, source: Source) -> Result<(), Error> {
     let conf = LocConf::of(request);
-    let mut pinned = None;
-    let (uri, args, host) = match &source {
-        Source::Path(path) => (path.uri.clone(), path.args.clone(), None),
-        Source::Url(url) => {
-            match conf.endpoint_rules.admit(url)? {
-                endpoint::UrlAdmission::Connect(ip) => {
-                    pinned = Some((url.pinned_to(ip), url.host_header()));
-                }
-                endpoint::UrlAdmission::Resolve(host) => {
-                    // Names are not looked up yet: only address literals
-                    // can be checked against image_endpoint_private_addresses.
-                    return Err(endpoint::lookup_error(&host, 0));
-                }
-            }
-            let Some(upstream) = conf.endpoint_upstream.clone() else {
-                return Err(Error::new(
-                    ErrorKind::SourceNotAllowed,
-                    "absolute source URLs need image_endpoint_upstream",
-                ));
-            };
-            (upstream, None, Some(url.host_header()))
+    let url = match &source {
+        Source::Path(path) => {
+            let (uri, args) = (path.uri.clone(), path.args.clone());
+            return start_subrequest(request, ctx, source, &uri, args.as_deref(), None);
         }
+        Source::Url(url) => url.clone(),
     };
-    let Some(sub) = request.subrequest(uri.as_bytes(), args.as_deref().map(str::as_bytes)) else {
+    match conf.endpoint_rules.admit(&url)? {
+        endpoint::UrlAdmission::Connect(ip) => fetch_url(request, ctx, source, ip),
+        endpoint::UrlAdmission::Resolve(host) => {
+            set_state(ctx, source, None, None);
+            request.resolve(&host, resolved).map_err(|_| {
+                Error::new(
+                    ErrorKind::DnsFailure,
+                    format!(
+                        "the source host \"{host}\" cannot be looked up: no resolver is configured"
+                    ),
+                )
+            })
+        }
+    }
+}
+
+/// The lookup of an absolute source's host is over: check every address
+/// (no private address through a DNS answer), then fetch from the first.
+fn resolved(request: Request, lookup: Lookup) {
+    let Some(ctx) = request.ctx::<RequestCtx>() else {
+        return;
+    };
+    let Some(Source::Url(url)) = ctx.endpoint.as_ref().map(|state| state.source.clone()) else {
+        return;
+    };
+    let rules = &LocConf::of(request).endpoint_rules;
+    let result = match lookup {
+        Ok(addresses) => rules
+            .check_resolved(&url, &addresses)
+            .and_then(|ip| fetch_url(request, ctx, Source::Url(url), ip)),
+        Err(state) => Err(endpoint::lookup_error(url.host(), state)),
+    };
+    if let Err(err) = result {
+        let rc = send_error(request, ctx, &err, Sink::Top);
+        request.finalize(rc);
+    }
+}
+
+/// Fetches an absolute source from the checked address `ip` through the
+/// `image_endpoint_upstream` location.
+fn fetch_url(
+    request: Request,
+    ctx: &mut RequestCtx,
+    source: Source,
+    ip: IpAddr,
+) -> Result<(), Error> {
+    let Source::Url(url) = &source else {
+        return Err(Error::new(ErrorKind::Internal, "not an absolute source"));
+    };
+    let Some(upstream) = LocConf::of(request).endpoint_upstream.clone() else {
+        return Err(Error::new(
+            ErrorKind::SourceNotAllowed,
+            "absolute source URLs need image_endpoint_upstream",
+        ));
+    };
+    let host = url.host_header();
+    let pinned = Some((url.pinned_to(ip), host.clone()));
+    start_subrequest(request, ctx, source, &upstream, None, Some((&host, pinned)))
+}
+
+/// Starts the subrequest for `uri` whose response the module's filters
+/// transform with this request's options; `url` carries the `Host` and the
+/// pinned URL of an absolute source.
+fn start_subrequest(
+    request: Request,
+    ctx: &mut RequestCtx,
+    source: Source,
+    uri: &str,
+    args: Option<&str>,
+    url: Option<(&str, Option<(String, String)>)>,
+) -> Result<(), Error> {
+    let conf = LocConf::of(request);
+    let Some(sub) = request.subrequest(uri.as_bytes(), args.map(str::as_bytes)) else {
         return Err(Error::new(
             ErrorKind::Internal,
             "could not start the fetch of the original",
@@ -162,31 +253,47 @@ fn fetch(request: Request, ctx: &mut RequestCtx, source: Source) -> Result<(), E
     let client = request.headers_in();
     let origin = headers::origin_headers(&client, conf.endpoint_rules.pass_credentials);
     let origin: Vec<(&str, &[u8])> = origin.iter().map(|h| (h.name, h.value.as_ref())).collect();
-    sub.replace_headers_in(host.as_deref().map(str::as_bytes), &origin)
+    let (host, pinned) = match url {
+        Some((host, pinned)) => (Some(host.as_bytes()), pinned),
+        None => (None, None),
+    };
+    sub.replace_headers_in(host, &origin)
         .map_err(|_| Error::new(ErrorKind::Internal, "could not set the fetch's headers"))?;
     let mut fetch_ctx = RequestCtx::new(ctx.options.clone(), ctx.transform.clone());
     fetch_ctx.fetch_for = Some(request);
+    fetch_ctx.vary_accept = ctx.vary_accept;
+    fetch_ctx.if_none_match = ctx.if_none_match.clone();
     if sub.attach_ctx(fetch_ctx).is_none() {
         return Err(Error::new(ErrorKind::Internal, "out of memory"));
     }
+    set_state(ctx, source, Some(sub), pinned);
+    Ok(())
+}
+
+/// Records what is being fetched now.
+fn set_state(
+    ctx: &mut RequestCtx,
+    source: Source,
+    fetch: Option<Request>,
+    url: Option<(String, String)>,
+) {
     match ctx.endpoint.as_mut() {
         Some(state) => {
             state.source = source;
-            state.url = pinned;
-            state.fetch = Some(sub);
+            state.url = url;
+            state.fetch = fetch;
             state.outcome = None;
         }
         None => {
             ctx.endpoint = Some(Box::new(EndpointState {
                 source,
-                fetch: Some(sub),
+                fetch,
                 redirects: 0,
-                url: pinned,
+                url,
                 outcome: None,
             }))
         }
     }
-    Ok(())
 }
 
 /// The fetch is finalized: send what it prepared, or follow its redirect.

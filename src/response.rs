@@ -82,6 +82,7 @@ pub fn send_image(request: Request, ctx: &mut RequestCtx, output: Output, sink: 
 /// Answers `304` for the variant the client has (`conditional`), from the
 /// header filter, before the original is read.
 pub fn send_not_modified(request: Request, ctx: &mut RequestCtx) -> ngx_int_t {
+    let request = ctx.home(request);
     ctx.stats.status = Some(304);
     request.remove_header_out("Image-Error");
     if set_variant_headers(request, ctx).is_err() {
@@ -97,6 +98,11 @@ pub fn send_not_modified(request: Request, ctx: &mut RequestCtx) -> ngx_int_t {
     request.disallow_ranges();
     request.set_header_only();
     ctx.state = State::Sent;
+    if ctx.fetch_for.is_some() {
+        // An endpoint's fetch: the endpoint request sends the 304.
+        hand_over(request, ctx, Outcome::Ready);
+        return Status::NGX_OK.0;
+    }
     pass_header(request)
 }
 

@@ -187,6 +187,9 @@ fn loops_are_refused_without_fetching() {
     assert_image_error(&r, 508, 9403);
     let r = nginx.get("/cdn-cgi/image/width=20/cdn-cgi/image/width=40/photo.jpg");
     assert_image_error(&r, 508, 9403);
+    // Through another endpoint location, reached by the fetch.
+    let r = nginx.get("/cdn-cgi/image/width=20/trusted/image/width=40/photo.jpg");
+    assert_image_error(&r, 508, 9403);
     assert!(
         !nginx.read("echo.log").contains("photo.jpg"),
         "nothing may be fetched for a loop"

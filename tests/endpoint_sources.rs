@@ -117,7 +117,7 @@ fn allowed_absolute_urls_are_fetched_through_the_upstream_location() {
 }
 
 #[test]
-fn names_that_cannot_be_resolved_are_502_9407() {
+fn names_without_a_resolver_are_502_9407() {
     let nginx = start();
     let r = nginx.get("/open/image/width=20/https://void.example.com/a.jpg");
     assert_image_error(&r, 502, 9407);

@@ -13,6 +13,8 @@
 //!   request (`image_timeout` answered while the job is still out).
 //! - [`Config`] (`config.rs`): the configuration being parsed — directive
 //!   arguments, compiled values, handler and filter registration.
+//! - `subrequest.rs`: subrequests (an endpoint's fetch), their headers,
+//!   waking the parent; `resolver.rs`: host lookups with nginx's resolver.
 //! - `variable.rs`: variables whose value is computed by a safe getter.
 //! - [`FailureZone`] (`failure_zone.rs`): the shared-memory zone of
 //!   `image_error_zone`.
@@ -27,6 +29,7 @@ mod guard;
 mod headers;
 mod metrics_zone;
 mod request;
+mod resolver;
 mod subrequest;
 mod thread_pool;
 mod timer;
@@ -39,6 +42,7 @@ pub use guard::guard;
 pub use headers::{HeaderError, Tracked};
 pub use metrics_zone::MetricsZone;
 pub use request::{now, parse_http_time, LogLevel, ModuleCtx, Request};
+pub use resolver::Lookup;
 pub use thread_pool::ThreadPool;
 pub use timer::Timer;
 pub use variable::Getter;
