@@ -27,8 +27,8 @@ pub mod endpoint;
 pub mod error;
 pub mod http;
 pub mod limits;
-pub mod metrics;
 pub mod memory;
+pub mod metrics;
 pub mod options;
 pub mod policy;
 
@@ -45,8 +45,8 @@ pub mod stages;
 pub use codecs::sniff_format;
 pub use error::{Error, ErrorKind};
 pub use limits::Limits;
-pub use options::FormatQualities;
 pub use memory::predict_memory;
+pub use options::FormatQualities;
 pub use options::{
     parse, Bound, Compression, Fit, Gravity, MetadataMode, OnError, Slot, Template, Transform,
 };
