@@ -319,3 +319,47 @@ fn the_endpoint_location_settings_apply() {
         .is_some_and(|v| v.contains("max-age")));
     nginx.assert_log_clean();
 }
+
+/// The endpoint's answers carry the same validators and negotiation as the
+/// filter's: a variant ETag, a `304` only for the variant the client has,
+/// `format=auto` settled from `Accept` with `Vary: Accept`.
+#[test]
+fn validators_and_negotiation_match_the_filter() {
+    let nginx = start();
+    let mut client = nginx.client();
+    let path = "/cdn-cgi/image/width=60,format=auto/photo.jpg";
+    let webp = client.request("GET", path, &[("Accept", "image/webp,*/*;q=0.8")]);
+    assert_transformed(&webp, "image/webp");
+    assert_eq!(webp.header("vary"), Some("Accept"), "{}", webp.describe());
+    let tag = webp.header("etag").expect("a variant ETag").to_string();
+    assert!(tag.contains(':'), "variant:origin ETag expected, got {tag}");
+    assert!(webp.header("last-modified").is_none(), "{}", webp.describe());
+
+    // Same variant: 304, nothing in the body.
+    let r = client.request(
+        "GET",
+        path,
+        &[("Accept", "image/webp,*/*;q=0.8"), ("If-None-Match", &tag)],
+    );
+    assert_eq!(r.status, 304, "{}", r.describe());
+    assert!(r.body.is_empty());
+
+    // Another negotiated format, or other options: the old validator gives a
+    // full 200 with a different ETag.
+    let r = client.request("GET", path, &[("Accept", "*/*"), ("If-None-Match", &tag)]);
+    assert_transformed(&r, "image/jpeg");
+    assert_ne!(r.header("etag"), Some(tag.as_str()), "{}", r.describe());
+    let r = client.request(
+        "GET",
+        "/cdn-cgi/image/width=61,format=auto/photo.jpg",
+        &[("Accept", "image/webp"), ("If-None-Match", &tag)],
+    );
+    assert_transformed(&r, "image/webp");
+    assert_ne!(r.header("etag"), Some(tag.as_str()), "{}", r.describe());
+
+    // A fixed format does not vary on Accept.
+    let r = client.request("GET", "/cdn-cgi/image/width=60,format=png/photo.jpg", &[]);
+    assert_transformed(&r, "image/png");
+    assert!(r.header("vary").is_none(), "{}", r.describe());
+    nginx.assert_log_clean();
+}

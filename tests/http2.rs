@@ -39,6 +39,9 @@ server {
         alias {FIXTURES}/;
         image_transform "width=$arg_w,format=$arg_f";
         image_thread_pool single;
+        # The heavy transform is deliberately larger than the default
+        # output budget: it must run long enough to be cancelled.
+        image_max_output_pixels 100000000;
     }
     # A plain file sent slowly: keeps a connection busy without using CPU.
     location /slow/ {
@@ -53,6 +56,9 @@ server {
         alias {FIXTURES}/;
         image_transform "width=$arg_w,format=$arg_f";
         image_thread_pool single;
+        # The heavy transform is deliberately larger than the default
+        # output budget: it must run long enough to be cancelled.
+        image_max_output_pixels 100000000;
     }
 }
 "#;
