@@ -333,7 +333,11 @@ fn validators_and_negotiation_match_the_filter() {
     assert_eq!(webp.header("vary"), Some("Accept"), "{}", webp.describe());
     let tag = webp.header("etag").expect("a variant ETag").to_string();
     assert!(tag.contains(':'), "variant:origin ETag expected, got {tag}");
-    assert!(webp.header("last-modified").is_none(), "{}", webp.describe());
+    assert!(
+        webp.header("last-modified").is_none(),
+        "{}",
+        webp.describe()
+    );
 
     // Same variant: 304, nothing in the body.
     let r = client.request(

@@ -35,6 +35,7 @@ pub use sniff::sniff_format;
 pub(crate) use decode::open;
 pub(crate) use metadata::Metadata;
 
+use image::metadata::Orientation;
 use image::DynamicImage;
 
 use crate::{Error, ErrorKind, ImageFormat};
@@ -121,7 +122,18 @@ pub(crate) fn read_header(bytes: &[u8], format: ImageFormat) -> Result<Header, E
 
 /// Whether a JPEG's EXIF orientation turns it a quarter.
 pub(crate) fn jpeg_swaps_sides(bytes: &[u8]) -> bool {
-    crate::pipeline::swaps_sides(jpeg::orientation(bytes))
+    swaps_sides(jpeg::orientation(bytes))
+}
+
+/// Whether displaying the image upright turns it a quarter.
+pub(crate) fn swaps_sides(orientation: Orientation) -> bool {
+    matches!(
+        orientation,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    )
 }
 
 /// The DCT scale libjpeg-turbo decodes at for a `reduction`.

@@ -26,10 +26,9 @@ pub(crate) mod trim;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use image::metadata::Orientation;
 use image::DynamicImage;
 
-use crate::codecs::{Encoding, Metadata};
+use crate::codecs::{swaps_sides, Encoding, Metadata};
 use crate::geometry::Plan;
 use crate::json::Description;
 use crate::{
@@ -108,17 +107,6 @@ pub(crate) fn check_output(
     bounds::check_output(canvas.0, canvas.1, limits)?;
     codecs::check_size(format, canvas.0, canvas.1)?;
     bounds::check_output_budget(canvas.0, canvas.1, format, limits)
-}
-
-/// Whether displaying the image upright turns it a quarter.
-pub(crate) fn swaps_sides(orientation: Orientation) -> bool {
-    matches!(
-        orientation,
-        Orientation::Rotate90
-            | Orientation::Rotate270
-            | Orientation::Rotate90FlipH
-            | Orientation::Rotate270FlipH
-    )
 }
 
 /// Runs the whole pipeline on one original.
