@@ -30,6 +30,14 @@ PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 mkdir -p "$PREFIX/logs" "$PREFIX/html"
 cp "$ROOT/demo/images/photo-small.jpg" "$PREFIX/html/photo.jpg"
 echo "this is not an image" > "$PREFIX/html/notes.txt"
+# A relative load_module path (`modules/…`, as in Debian's modules-enabled
+# files) is resolved against the prefix: point the throwaway prefix's
+# modules/ at the binary's own modules directory, as Debian's
+# /usr/share/nginx/modules points at /usr/lib/nginx/modules.
+MODULES_PATH=$("$NGINX" -V 2>&1 | sed -n 's/.*--modules-path=\([^ ]*\).*/\1/p')
+if [ -n "$MODULES_PATH" ] && [ -d "$MODULES_PATH" ]; then
+    ln -s "$MODULES_PATH" "$PREFIX/modules"
+fi
 
 USER_LINE=
 if [ "$(id -u)" -eq 0 ]; then
