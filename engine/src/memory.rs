@@ -21,9 +21,10 @@ use crate::codecs::{self, Header};
 use crate::geometry::{self, Plan};
 use crate::{Error, ImageFormat, Limits, Transform};
 
-/// Fixed costs of any job: codec tables, small row buffers, allocator
-/// slack.
-const BASE: u64 = 2 << 20;
+/// Fixed costs of any job: codec tables, small row buffers (the
+/// resampler's coefficient tables among them), allocator slack. 2 MB left
+/// a 2000×1500 RGBA PNG → 1000 px WebP 0.1 MB short of its measured peak.
+const BASE: u64 = 3 << 20;
 
 /// Largest ancillary data a decoder keeps (see `codecs::decode`).
 const ANCILLARY: u64 = 1 << 20;
@@ -248,7 +249,7 @@ mod tests {
             ImageFormat::Jpeg,
             &transform,
         );
-        assert!(small.peak() < 4 * MB, "{small:?}");
+        assert!(small.peak() < BASE + 2 * MB, "{small:?}");
         // The coefficients of 12 megapixels at 4:2:0: 1.5 samples of 2
         // bytes per pixel, at any scale but 1/8...
         let plan_half = plan_for(&baseline, 2_000);
