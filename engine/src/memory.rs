@@ -18,7 +18,7 @@
 //! predictions against the peak resident memory measured for real jobs.
 
 use crate::codecs::{self, Header};
-use crate::geometry::{self, Plan};
+use crate::geometry::Plan;
 use crate::{Error, ImageFormat, Limits, Transform};
 
 /// Fixed costs of any job: codec tables, small row buffers (the
@@ -59,20 +59,7 @@ pub fn predict_memory(input: &[u8], transform: &Transform, limits: &Limits) -> R
     let format = codecs::sniff_format(input)?;
     let header = codecs::read_header(input, format)?;
     crate::pipeline::check_source(&header, limits)?;
-    let swaps = format == ImageFormat::Jpeg && codecs::jpeg_swaps_sides(input);
-    let upright = if swaps {
-        (header.height, header.width)
-    } else {
-        (header.width, header.height)
-    };
-    let plan = geometry::plan(
-        upright.0,
-        upright.1,
-        transform.width,
-        transform.height,
-        transform.fit,
-        transform.gravity,
-    );
+    let (plan, _) = crate::pipeline::plan_from_header(input, format, &header, transform);
     if transform.format == Some(ImageFormat::Json) {
         // Described from the header alone.
         return Ok(BASE);
@@ -222,7 +209,7 @@ mod tests {
     }
 
     fn plan_for(header: &Header, width: u32) -> Plan {
-        geometry::plan(
+        crate::geometry::plan(
             header.width,
             header.height,
             Some(width),

@@ -120,11 +120,6 @@ pub(crate) fn read_header(bytes: &[u8], format: ImageFormat) -> Result<Header, E
     Ok(header)
 }
 
-/// Whether a JPEG's EXIF orientation turns it a quarter.
-pub(crate) fn jpeg_swaps_sides(bytes: &[u8]) -> bool {
-    swaps_sides(jpeg::orientation(bytes))
-}
-
 /// Whether displaying the image upright turns it a quarter.
 pub(crate) fn swaps_sides(orientation: Orientation) -> bool {
     matches!(

@@ -109,6 +109,31 @@ pub(crate) fn check_output(
     bounds::check_output_budget(canvas.0, canvas.1, format, limits)
 }
 
+/// The plan for an original known only by its header, and the upright
+/// size it starts from (EXIF orientation read without decoding).
+pub(crate) fn plan_from_header(
+    input: &[u8],
+    format: ImageFormat,
+    header: &codecs::Header,
+    transform: &Transform,
+) -> (Plan, (u32, u32)) {
+    let (width, height) = (header.width, header.height);
+    let upright = if swaps_sides(codecs::orientation(input, format, header)) {
+        (height, width)
+    } else {
+        (width, height)
+    };
+    let plan = geometry::plan(
+        upright.0,
+        upright.1,
+        transform.width,
+        transform.height,
+        transform.fit,
+        transform.gravity,
+    );
+    (plan, upright)
+}
+
 /// Runs the whole pipeline on one original.
 pub fn process(
     input: &[u8],
@@ -347,20 +372,8 @@ fn describe(
     transform: &Transform,
     limits: &Limits,
 ) -> Result<Output, Error> {
+    let (plan, upright) = plan_from_header(input, original_format, header, transform);
     let (width, height) = (header.width, header.height);
-    let upright = if swaps_sides(codecs::orientation(input, original_format, header)) {
-        (height, width)
-    } else {
-        (width, height)
-    };
-    let plan = geometry::plan(
-        upright.0,
-        upright.1,
-        transform.width,
-        transform.height,
-        transform.fit,
-        transform.gravity,
-    );
     bounds::check_output(plan.canvas.0, plan.canvas.1, limits)?;
     let format = default_output(original_format, false);
     codecs::check_size(format, plan.canvas.0, plan.canvas.1)?;
