@@ -410,9 +410,12 @@ const fn command(name: ngx_str_t, args: u32, set: Setter, offset: usize) -> ngx_
 
 /// `name arguments setter [field]`: the field is the LocConf slot that
 /// nginx's stock setters fill; the module's own parsers find their field
-/// themselves.
+/// themselves. The table's length is counted here, so adding a row touches
+/// nothing else.
 macro_rules! commands {
-    ($($name:literal $args:ident $set:ident $($field:ident)?;)*) => {
+    ($vis:vis static mut $table:ident = [$($name:literal $args:ident $set:ident $($field:ident)?;)*];) => {
+        // The rows, the three special directives below and the terminator.
+        $vis static mut $table: [ngx_command_t; 0 $(+ one!($name))* + 4] =
         [$(command(ngx_string!($name), $args, $set, 0 $(+ offset_of!(LocConf, $field))?),)*
             ngx_command_t {
                 name: ngx_string!("image_error_zone"),
@@ -439,14 +442,21 @@ macro_rules! commands {
                 post: ptr::null_mut(),
             },
             ngx_command_t::empty(),
-        ]
+        ];
     };
 }
 
-/// The directive table, in the order of the documentation
-/// (`image_error_zone`, http level only, comes last).
+/// 1 for each row of `commands!`.
+macro_rules! one {
+    ($row:tt) => {
+        1
+    };
+}
+
+// The directive table, in the order of the documentation
+// (`image_error_zone`, http level only, comes last).
 #[rustfmt::skip]
-pub static mut COMMANDS: [ngx_command_t; 31] = commands![
+commands! { pub static mut COMMANDS = [
     "image_transform"            NGX_CONF_TAKE1  set_transform;
     "image_buffer"               NGX_CONF_TAKE1  ngx_conf_set_size_slot buffer_size;
     "image_thread_pool"          NGX_CONF_TAKE1  set_thread_pool;
@@ -474,4 +484,4 @@ pub static mut COMMANDS: [ngx_command_t; 31] = commands![
     "image_webp_quality"         NGX_CONF_TAKE1  set_webp_quality;
     "image_avif_quality"         NGX_CONF_TAKE1  set_avif_quality;
     "image_server_timing"              NGX_CONF_FLAG  ngx_conf_set_flag_slot server_timing;
-];
+]; }
