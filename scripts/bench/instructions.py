@@ -25,6 +25,8 @@ import re
 import subprocess
 import sys
 
+# The case table is bench.py's; importing it must not leave bytecode behind.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench import CASES, options  # noqa: E402
 
