@@ -16,6 +16,7 @@ pub(crate) mod frames;
 mod gif;
 mod gif_frames;
 mod ico;
+mod isobmff_bounds;
 mod jpeg;
 mod jpeg_bits;
 mod jpeg_huffman;
