@@ -20,9 +20,12 @@
 //!   `image_error_zone`.
 //! - [`MetricsZone`] (`metrics_zone.rs`): the shared-memory counters of
 //!   `image_status`.
+//! - `client.rs`: noticing a client that left while its job waits or
+//!   runs (the request's read handler, a test of the connection).
 //! - `guard.rs`: panic containment for every `extern "C"` entry point.
 
 mod body;
+mod client;
 mod config;
 mod failure_zone;
 mod guard;
