@@ -15,6 +15,8 @@
 //!   arguments, compiled values, handler and filter registration.
 //! - `subrequest.rs`: subrequests (an endpoint's fetch), their headers,
 //!   waking the parent; `resolver.rs`: host lookups with nginx's resolver.
+//! - `upstream.rs`: whether a proxied origin is gone before the end of
+//!   its body (closed, or silent for `proxy_read_timeout`).
 //! - `variable.rs`: variables whose value is computed by a safe getter.
 //! - [`FailureZone`] (`failure_zone.rs`): the shared-memory zone of
 //!   `image_error_zone`.
@@ -36,6 +38,7 @@ mod resolver;
 mod subrequest;
 mod thread_pool;
 mod timer;
+mod upstream;
 mod variable;
 
 pub use body::{flush, install_filters, pass_header, InChain, Sink};
@@ -48,4 +51,5 @@ pub use request::{now, parse_http_time, LogLevel, ModuleCtx, Request};
 pub use resolver::Lookup;
 pub use thread_pool::ThreadPool;
 pub use timer::Timer;
+pub use upstream::OriginCut;
 pub use variable::Getter;
