@@ -158,10 +158,27 @@ fn deadline_passed(request: Request) {
 /// Back on the event loop: send the outcome, then give the slot on. The
 /// slot is given on whatever happens while sending.
 fn job_done(request: Request, pool: ThreadPool, job: Job) {
-    if catch_unwind(AssertUnwindSafe(|| complete(request, job))).is_err() {
-        let _ = catch_unwind(AssertUnwindSafe(|| fail(request)));
+    if catch_unwind(AssertUnwindSafe(|| complete(request, job))).is_err()
+        && catch_unwind(AssertUnwindSafe(|| fail(request))).is_err()
+    {
+        // Even the 500 could not be sent: the connection closes.
+        let _ = catch_unwind(AssertUnwindSafe(|| abandon(request)));
     }
     start_next(pool);
+}
+
+/// Ends a request whose completion and whose 500 both panicked: nothing
+/// more is sent, the connection closes, the request is let go.
+fn abandon(request: Request) {
+    if let Some(ctx) = request.ctx::<RequestCtx>() {
+        ctx.state = State::Sent;
+        if ctx.blocked {
+            ctx.blocked = false;
+            request.unblock();
+        }
+    }
+    request.set_connection_error();
+    request.resume();
 }
 
 /// Ends a request whose completion panicked: a 500 if nothing was sent
