@@ -94,6 +94,9 @@ pub struct RequestCtx {
     /// The request is held (`Request::block`) for a waiting or running job.
     pub blocked: bool,
     pub stats: Stats,
+    /// When the origin last sent part of the original (see `filter`: an
+    /// origin that went quiet until `proxy_read_timeout` is a 504).
+    pub last_input: Option<std::time::Instant>,
     /// On an endpoint's fetch (a subrequest): the endpoint request that
     /// sends what the fetch produced (see `endpoint.rs`).
     pub fetch_for: Option<Request>,
@@ -163,6 +166,7 @@ impl RequestCtx {
             cleanup_added: false,
             fetch_for: None,
             endpoint: None,
+            last_input: None,
         }
     }
 

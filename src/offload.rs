@@ -102,6 +102,13 @@ fn submit(
     }
     request.block();
     ctx.blocked = true;
+    // From here until the job is back, a client that leaves is noticed by
+    // the read handler; a close reported before it was in place is seen by
+    // running it once more.
+    request.watch_client();
+    if request.connection_broken() {
+        request.recheck_client();
+    }
     Ok(())
 }
 
@@ -151,10 +158,27 @@ fn deadline_passed(request: Request) {
 /// Back on the event loop: send the outcome, then give the slot on. The
 /// slot is given on whatever happens while sending.
 fn job_done(request: Request, pool: ThreadPool, job: Job) {
-    if catch_unwind(AssertUnwindSafe(|| complete(request, job))).is_err() {
-        let _ = catch_unwind(AssertUnwindSafe(|| fail(request)));
+    if catch_unwind(AssertUnwindSafe(|| complete(request, job))).is_err()
+        && catch_unwind(AssertUnwindSafe(|| fail(request))).is_err()
+    {
+        // Even the 500 could not be sent: the connection closes.
+        let _ = catch_unwind(AssertUnwindSafe(|| abandon(request)));
     }
     start_next(pool);
+}
+
+/// Ends a request whose completion and whose 500 both panicked: nothing
+/// more is sent, the connection closes, the request is let go.
+fn abandon(request: Request) {
+    if let Some(ctx) = request.ctx::<RequestCtx>() {
+        ctx.state = State::Sent;
+        if ctx.blocked {
+            ctx.blocked = false;
+            request.unblock();
+        }
+    }
+    request.set_connection_error();
+    request.resume();
 }
 
 /// Ends a request whose completion panicked: a 500 if nothing was sent
@@ -189,6 +213,13 @@ fn start_next(pool: ThreadPool) {
             Some(ctx) => (ctx.pending.take(), !ctx.cancelled()),
             None => (None, false),
         };
+        // A waiting job never takes a slot for a client that left, even one
+        // whose close nginx has not reported to the read handler.
+        let wanted = wanted && !next.connection_broken();
+        if !wanted && !next.client_gone() {
+            // Logged as 499; the request stays blocked until `complete`.
+            next.end_client_gone();
+        }
         let Some(mut job) = job else {
             // Cannot happen (a waiting request always holds its job), but a
             // request must never stay blocked: let it go on.
@@ -238,8 +269,15 @@ fn complete(request: Request, mut job: Job) {
                 request.set_connection_error();
             }
         }
-        // Nobody to answer; or answered already (the timeout's 504).
-        Some(ctx) if ctx.state == State::Processing => ctx.state = State::Sent,
+        // Nobody to answer; or answered already (the timeout's 504). How
+        // long the job ran (none: dropped before it started) still goes to
+        // the access log.
+        Some(ctx) if ctx.state == State::Processing => {
+            if !job.elapsed.is_zero() {
+                ctx.stats.process_ms = Some(job.elapsed.as_millis() as u64);
+            }
+            ctx.state = State::Sent;
+        }
         _ => {}
     }
     request.resume();

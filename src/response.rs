@@ -267,6 +267,9 @@ fn send(
     mime: &'static str,
     sink: Sink,
 ) -> ngx_int_t {
+    if crate::fault::requested(request) == Some(crate::fault::Fault::Response) {
+        panic!("fault injected while sending the response");
+    }
     request.set_status(status);
     request.set_content_type(mime);
     request.set_content_length(ctx.output.len());

@@ -271,6 +271,11 @@ impl Request {
         self.raw_mut().set_header_only(1);
     }
 
+    /// Whether the response header went out already.
+    pub fn header_sent(self) -> bool {
+        self.raw().header_sent() != 0
+    }
+
     pub fn header_only(self) -> bool {
         self.raw().header_only() != 0
     }
