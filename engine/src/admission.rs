@@ -98,7 +98,7 @@ impl<T> Admission<T> {
     }
 
     /// A running job that reserved `cost` finished (or could not start):
-    /// its slot and memory are free. Call [`next`](Self::next) afterwards
+    /// its slot and memory are free. Call [`next_to_start`](Self::next_to_start) afterwards
     /// until it returns `None` to start the waiters that now fit.
     pub fn release(&mut self, cost: u64) {
         self.running = self.running.saturating_sub(1);
@@ -107,7 +107,7 @@ impl<T> Admission<T> {
 
     /// The first waiter, with its cost, if it fits now; it then holds a
     /// slot and its memory, and is released like any running job.
-    pub fn next(&mut self) -> Option<(T, u64)> {
+    pub fn next_to_start(&mut self) -> Option<(T, u64)> {
         let head = self.waiting.front()?;
         if !self.fits(head.cost, &head.budget) {
             return None;
@@ -118,8 +118,7 @@ impl<T> Admission<T> {
     }
 
     fn fits(&self, cost: u64, budget: &Budget) -> bool {
-        self.running < budget.concurrency
-            && self.reserved.saturating_add(cost) <= budget.memory
+        self.running < budget.concurrency && self.reserved.saturating_add(cost) <= budget.memory
     }
 
     fn take(&mut self, cost: u64) {
@@ -164,7 +163,7 @@ mod tests {
     /// Releases `cost` and starts every waiter that now fits.
     fn finish<T>(a: &mut Admission<T>, cost: u64) -> Vec<T> {
         a.release(cost);
-        std::iter::from_fn(|| a.next().map(|(w, _)| w)).collect()
+        std::iter::from_fn(|| a.next_to_start().map(|(w, _)| w)).collect()
     }
 
     #[test]
@@ -194,7 +193,7 @@ mod tests {
     fn release_without_running_jobs_does_not_underflow() {
         let mut a: Admission<u8> = Admission::default();
         a.release(5 * MB);
-        assert_eq!(a.next(), None);
+        assert_eq!(a.next_to_start(), None);
         assert_eq!((a.running(), a.reserved()), (0, 0));
         assert_eq!(a.admit(1, 0, slots(1, 0)), Decision::Run);
     }
@@ -213,7 +212,7 @@ mod tests {
         let mut a = Admission::default();
         assert_eq!(a.admit(1, 0, slots(0, 1)), Decision::Wait);
         assert_eq!(a.admit(2, 0, slots(0, 1)), Decision::Refuse);
-        assert_eq!(a.next(), None);
+        assert_eq!(a.next_to_start(), None);
     }
 
     #[test]
@@ -234,7 +233,7 @@ mod tests {
         assert_eq!(a.admit("first", 60 * MB, budget), Decision::Run);
         // A free slot, but not the memory: wait.
         assert_eq!(a.admit("second", 60 * MB, budget), Decision::Wait);
-        assert_eq!(a.next(), None, "the first still holds its memory");
+        assert_eq!(a.next_to_start(), None, "the first still holds its memory");
         assert_eq!((a.running(), a.waiting(), a.reserved()), (1, 1, 60 * MB));
         assert_eq!(finish(&mut a, 60 * MB), vec!["second"]);
         assert_eq!((a.running(), a.waiting(), a.reserved()), (1, 0, 60 * MB));
@@ -288,7 +287,7 @@ mod tests {
         }
         while let Some(cost) = running.pop() {
             a.release(cost);
-            while let Some((_, cost)) = a.next() {
+            while let Some((_, cost)) = a.next_to_start() {
                 running.push(cost);
             }
             assert!(a.reserved() <= 100 * MB && a.running() <= 3);
