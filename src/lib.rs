@@ -18,6 +18,7 @@
 //! - the FFI layer: `nginx` (the only code that touches nginx structures:
 //!   `Request`, `Config`, `ThreadPool`, body chains, the failure zone).
 
+mod allocator;
 mod conditional;
 mod conf;
 mod ctx;

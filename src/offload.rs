@@ -19,7 +19,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use image_engine::admission::Decision;
+use image_engine::admission::{Budget, Decision};
 use image_engine::{Error, ErrorKind};
 use ngx::core::Status;
 
@@ -53,6 +53,23 @@ pub fn start(
     conf: &LocConf,
     mut job: Job,
 ) -> Result<Option<isize>, Error> {
+    // Predicted from the header alone; an original the engine cannot read
+    // costs nothing here and fails on the pool as it would anyway.
+    let cost = job.predicted_memory().unwrap_or(0);
+    if cost > conf.memory_budget() {
+        let err = Error::new(
+            ErrorKind::TooManyPixels,
+            "the image needs more memory to transform than this server allows",
+        );
+        request.set_buffered(false);
+        return Ok(Some(response::respond(
+            request,
+            ctx,
+            Err(err),
+            job.into_input(),
+        )));
+    }
+    job.reserved = cost;
     match conf.thread_pool {
         ThreadPoolConf::Pool(pool) => submit(request, ctx, conf, pool, job).map(|()| None),
         ThreadPoolConf::Off | ThreadPoolConf::Unset => {
@@ -85,20 +102,23 @@ fn submit(
             .map_err(|()| overloaded())?;
         ctx.cleanup_added = true;
     }
-    let concurrency = match conf.max_concurrency {
-        n if n > 0 => n as usize,
-        _ => pool.threads(),
+    let budget = Budget {
+        concurrency: conf.concurrency(pool),
+        max_queue: conf.max_queue.max(0) as usize,
+        memory: conf.memory_budget(),
     };
-    match scheduler::admit(pool, request, concurrency, conf.max_queue.max(0) as usize) {
+    let cost = job.reserved;
+    match scheduler::admit(pool, request, cost, budget) {
         Decision::Run => {
             if let Err(job) = post(pool, request, Box::new(job)) {
                 drop(job);
-                start_next(pool);
+                start_next(pool, cost);
                 return Err(overloaded());
             }
         }
         Decision::Wait => ctx.pending = Some(Box::new(job)),
-        Decision::Refuse => return Err(overloaded()),
+        // `start` answered these already; the budget cannot change between.
+        Decision::Refuse | Decision::Never => return Err(overloaded()),
     }
     request.block();
     ctx.blocked = true;
@@ -158,13 +178,14 @@ fn deadline_passed(request: Request) {
 /// Back on the event loop: send the outcome, then give the slot on. The
 /// slot is given on whatever happens while sending.
 fn job_done(request: Request, pool: ThreadPool, job: Job) {
+    let reserved = job.reserved;
     if catch_unwind(AssertUnwindSafe(|| complete(request, job))).is_err()
         && catch_unwind(AssertUnwindSafe(|| fail(request))).is_err()
     {
         // Even the 500 could not be sent: the connection closes.
         let _ = catch_unwind(AssertUnwindSafe(|| abandon(request)));
     }
-    start_next(pool);
+    start_next(pool, reserved);
 }
 
 /// Ends a request whose completion and whose 500 both panicked: nothing
@@ -204,10 +225,13 @@ fn fail(request: Request) {
     request.resume();
 }
 
-/// Hands the freed slot of `pool` to the next waiting request that still
-/// wants it; requests whose client left are completed as cancelled.
-fn start_next(pool: ThreadPool) {
-    while let Some(next) = scheduler::release(pool) {
+/// Frees the slot and the `freed` bytes of a finished job of `pool`, and
+/// starts every waiting request that now fits and still wants it; requests
+/// whose client left are completed as cancelled. Each reservation is
+/// released exactly once: here, or in `job_done` for a posted job.
+fn start_next(pool: ThreadPool, freed: u64) {
+    scheduler::release(pool, freed);
+    while let Some((next, cost)) = scheduler::next(pool) {
         // Waiting requests are live: `block` keeps them so.
         let (job, wanted) = match next.ctx::<RequestCtx>() {
             Some(ctx) => (ctx.pending.take(), !ctx.cancelled()),
@@ -223,11 +247,13 @@ fn start_next(pool: ThreadPool) {
         let Some(mut job) = job else {
             // Cannot happen (a waiting request always holds its job), but a
             // request must never stay blocked: let it go on.
+            scheduler::release(pool, cost);
             next.unblock();
             next.resume();
             continue;
         };
         if !wanted {
+            scheduler::release(pool, cost);
             job.settle(Error::new(
                 ErrorKind::Cancelled,
                 "the client closed the connection",
@@ -235,9 +261,11 @@ fn start_next(pool: ThreadPool) {
             complete(next, *job);
             continue;
         }
+        job.reserved = cost;
         match post(pool, next, job) {
-            Ok(()) => return,
+            Ok(()) => {}
             Err(mut job) => {
+                scheduler::release(pool, cost);
                 job.settle(overloaded());
                 complete(next, *job);
             }

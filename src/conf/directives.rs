@@ -468,6 +468,7 @@ commands! { pub static mut COMMANDS = [
     "image_timeout"              NGX_CONF_TAKE1  ngx_conf_set_msec_slot timeout;
     "image_max_concurrency"      NGX_CONF_TAKE1  ngx_conf_set_num_slot max_concurrency;
     "image_max_queue"            NGX_CONF_TAKE1  ngx_conf_set_num_slot max_queue;
+    "image_memory"               NGX_CONF_TAKE1  ngx_conf_set_size_slot memory;
     "image_params_allowed"       NGX_CONF_1MORE  set_params_allowed;
     "image_formats_allowed"      NGX_CONF_1MORE  set_formats_allowed;
     "image_error_ttl"            NGX_CONF_TAKE2  set_error_ttl;

@@ -49,6 +49,11 @@ const DEFAULT_BUFFER_SIZE: usize = 100 * 1024 * 1024;
 const DEFAULT_TIMEOUT_MS: ngx_msec_t = 10_000;
 /// `image_max_queue` default.
 const DEFAULT_MAX_QUEUE: isize = 64;
+/// `image_memory` default, per worker (and thread pool): room for the
+/// largest job the default limits let through in 8-bit colour (a 100
+/// megapixel RGBA PNG made into a 3400 px square is predicted at 558 MB)
+/// next to everyday ones (`tests/memory_budget.rs`, README).
+const DEFAULT_MEMORY: usize = 1024 * 1024 * 1024;
 /// `image_error_ttl` defaults: one minute, doubling up to a day.
 const DEFAULT_TTL_MIN: u32 = 60;
 const DEFAULT_TTL_MAX: u32 = 86_400;
@@ -107,6 +112,8 @@ pub struct LocConf {
     pub timeout: ngx_msec_t,           // slot
     pub max_concurrency: isize,        // slot
     pub max_queue: isize,              // slot
+    /// `image_memory`, bytes (0: no budget).
+    pub memory: usize, // slot
     /// `image_params_allowed` / `image_formats_allowed` (`None`: unset).
     pub policy: Policy,
     /// (min, max) seconds; `None` while unset.
@@ -152,6 +159,7 @@ impl Default for LocConf {
             timeout: UNSET_MSEC,
             max_concurrency: UNSET_NUM,
             max_queue: UNSET_NUM,
+            memory: UNSET_SIZE,
             policy: Policy::default(),
             error_ttl: None,
             error_key: None,
@@ -222,6 +230,26 @@ impl LocConf {
             max_animation_pixels: self.max_animation_pixels as u64,
             max_output_pixels: self.max_output_pixels as u64,
             max_avif_output_pixels: self.max_avif_output_pixels as u64,
+        }
+    }
+
+    /// `image_memory` in bytes; `0` turns the budget off.
+    pub fn memory_budget(&self) -> u64 {
+        match self.memory {
+            0 => u64::MAX,
+            bytes => bytes as u64,
+        }
+    }
+
+    /// `image_max_concurrency`, or by default: every thread of a pool of
+    /// the module's own, half the threads of nginx's `default` pool, whose
+    /// other half stays free for `aio threads` (static files) and other
+    /// modules.
+    pub fn concurrency(&self, pool: ThreadPool) -> usize {
+        match self.max_concurrency {
+            n if n > 0 => n as usize,
+            _ if pool.is_default() => (pool.threads() / 2).max(1),
+            _ => pool.threads(),
         }
     }
 
@@ -297,6 +325,7 @@ impl LocConf {
             UNSET_NUM,
             DEFAULT_MAX_QUEUE,
         );
+        merge(&mut self.memory, prev.memory, UNSET_SIZE, DEFAULT_MEMORY);
         if self.policy.params.is_none() {
             self.policy.params = prev.policy.params.clone();
         }
