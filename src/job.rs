@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use image_engine::compat::image_filter;
 use image_engine::{Control, Error, ErrorKind, Limits, Output, Transform};
 
 pub struct Job {
@@ -26,6 +27,8 @@ pub struct Job {
     /// Stall this long before starting, blind to the control (tests only,
     /// see `fault`).
     pub stall: Duration,
+    /// Process as `image_filter` does instead of with `transform`.
+    pub image_filter: Option<image_filter::Settings>,
 }
 
 impl Job {
@@ -47,6 +50,7 @@ impl Job {
             panic: false,
             panic_on_return: false,
             stall: Duration::ZERO,
+            image_filter: None,
         }
     }
 
@@ -69,7 +73,12 @@ impl Job {
                 panic!("fault injected in the image job");
             }
             std::thread::sleep(self.stall);
-            image_engine::process(&self.input, &self.transform, &self.limits, &control)
+            match &self.image_filter {
+                Some(settings) => {
+                    image_filter::process(&self.input, settings, &self.limits, &control)
+                }
+                None => image_engine::process(&self.input, &self.transform, &self.limits, &control),
+            }
         }))
         .unwrap_or_else(|_| {
             Err(Error::new(
