@@ -10,8 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
-NGINX="$ROOT/target/release/nginx"
-MODULE="$ROOT/target/release/libngx_http_image_module.so"
+NGINX="${NGINX:-$ROOT/target/release/nginx}"
+MODULE="${MODULE:-$ROOT/target/release/libngx_http_image_module.so}"
 FIXTURES="$ROOT/target/release/test-fixtures/v1"
 WORK="$ROOT/target/bench"
 
@@ -68,6 +68,10 @@ REQUESTS = [
     "/crop/alpha.png?width=101&height=99",
     "/rotate/photo.jpg?angle=90", "/rotate/photo.jpg?angle=180",
     "/rotate/photo.jpg?angle=270", "/rotate/photo.jpg?angle=45",
+    "/turn/photo.jpg?width=80&height=60&angle=90", "/turn/photo.jpg?width=80&height=60&angle=270",
+    "/turn/photo.jpg?width=100&height=300&angle=90", "/turn/photo.jpg?width=333&height=77&angle=180",
+    "/turn/alpha.png?width=300&height=100&angle=270", "/turn/pic.webp?width=-&height=51&angle=90",
+    "/turn/photo.jpg?width=80&height=60&angle=45", "/turn/anim.gif?width=1000&height=1000&angle=90",
     "/size/photo.jpg", "/size/anim.gif", "/size/pic.webp", "/size/alpha.png",
     "/size/page.html", "/test/photo.jpg", "/test/pic.webp", "/test/page.html",
 ]

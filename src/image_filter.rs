@@ -14,6 +14,7 @@ use ngx::ffi::ngx_int_t;
 
 use crate::conf::LocConf;
 use crate::ctx::{RequestCtx, State};
+use crate::fault::{self, Fault};
 use crate::image_filter_reply::{refuse, refuse_with, send_body};
 use crate::nginx::{pass_header, InChain, LogLevel, Request, Sink};
 use crate::offload;
@@ -96,6 +97,11 @@ pub fn read(request: Request, ctx: &mut RequestCtx, chain: &InChain) -> ngx_int_
     ctx.state = State::Processing;
     let mut job = offload::job_for(ctx, conf, Transform::default());
     job.image_filter = Some(settings);
+    let fault = fault::requested(request);
+    job.panic = fault == Some(Fault::Job);
+    if fault == Some(Fault::Stall) {
+        job.stall = fault::STALL;
+    }
     match offload::start(request, ctx, conf, job) {
         Ok(None) => Status::NGX_OK.0,
         Ok(Some(rc)) => rc,

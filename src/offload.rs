@@ -129,6 +129,13 @@ fn deadline_passed(request: Request) {
         return;
     };
     ctx.deadline = None;
+    if ctx.image_filter.is_some() {
+        // image_filter answers with nginx's error page, which cannot go
+        // out while the request is blocked on its job: the job stops at its
+        // next check of its own deadline (which has passed too) and the
+        // 504 is sent when it is back.
+        return;
+    }
     ctx.cancel.store(true, Ordering::Relaxed);
     if ctx.state != State::Processing || request.client_gone() {
         return;

@@ -6,7 +6,7 @@
 mod common;
 
 use std::fs;
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 use std::path::Path;
 
 use common::*;
@@ -141,6 +141,20 @@ fn crop_fills_the_box_and_never_enlarges() {
         dims(&nginx.get("/crop/photo.jpg?width=200&height=50")),
         (200, 50)
     );
+    // Cut after turning: the box applies to the turned image (nginx's
+    // sizes, checked against ngx_http_image_filter_module).
+    for (query, size) in [
+        ("width=80&height=60&angle=90", (60, 60)),
+        ("width=100&height=300&angle=90", (100, 300)),
+        ("width=333&height=77&angle=180", (333, 77)),
+        ("width=80&height=60&angle=45", (80, 60)),
+    ] {
+        assert_eq!(
+            dims(&nginx.get(&format!("/turn/photo.jpg?{query}"))),
+            size,
+            "{query}"
+        );
+    }
     // A side already smaller than the box stays.
     let wide = locations(&[("crop", "image_filter crop 80 80;")]);
     put(&wide, "wide.png", &halves(100, 50));
@@ -268,7 +282,7 @@ fn gif_webp_and_png_keep_their_format() {
 fn sof(bytes: &[u8]) -> u8 {
     let at = bytes
         .windows(2)
-        .position(|w| w[0] == 0xff && matches!(w[1], 0xc0 | 0xc1 | 0xc2))
+        .position(|w| w[0] == 0xff && matches!(w[1], 0xc0..=0xc2))
         .expect("a JPEG frame header");
     bytes[at + 1]
 }
@@ -400,4 +414,70 @@ fn nginx_t_reports_bad_arguments_as_nginx_does() {
          location / { image_filter crop $arg_w -; image_filter rotate $arg_r; } }",
     );
     assert!(ok, "{out}");
+}
+
+#[test]
+fn the_work_runs_on_the_thread_pool_not_the_event_loop() {
+    let nginx = example();
+    // A job stalled on a pool thread (4 s, blind to everything)...
+    let mut stalled = nginx.client();
+    stalled
+        .send(
+            "GET",
+            "/resize/photo.jpg?width=300&height=-",
+            &[("X-Image-Fault", "stall-job")],
+            b"",
+        )
+        .unwrap();
+    // ...while the same worker answers other requests, transforms included.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let other = nginx.get("/size/photo.jpg");
+    other.assert_status(200);
+    assert_eq!(dims(&nginx.get("/img/photo.jpg")), (100, 133));
+    // The stalled one has not answered yet, and then does.
+    stalled.stream().set_nonblocking(true).unwrap();
+    let mut byte = [0u8; 1];
+    let pending = matches!(
+        stalled.stream().read(&mut byte),
+        Err(ref e) if e.kind() == std::io::ErrorKind::WouldBlock
+    );
+    assert!(pending, "the stalled request answered before the others");
+    stalled.stream().set_nonblocking(false).unwrap();
+    let resp = stalled.read_response("GET").unwrap();
+    assert_eq!(dims(&resp), (300, 225));
+    nginx.assert_log_clean();
+}
+
+#[test]
+fn a_failing_job_or_timeout_gets_nginx_pages_not_json() {
+    let nginx = locations(&[
+        ("resize", "image_filter resize 100 100;"),
+        ("slow", "image_filter resize 100 100; image_timeout 500ms;"),
+    ]);
+    put(&nginx, "photo.jpg", &fixture("photo.jpg"));
+    let mut client = nginx.client();
+    let resp = client.request(
+        "GET",
+        "/resize/photo.jpg",
+        &[("X-Image-Fault", "panic-job")],
+    );
+    resp.assert_status(500);
+    assert_eq!(
+        resp.content_type(),
+        Some("text/html"),
+        "{}",
+        resp.describe()
+    );
+    let mut client = nginx.client();
+    let resp = client.request("GET", "/slow/photo.jpg", &[("X-Image-Fault", "stall-job")]);
+    resp.assert_status(504);
+    assert_eq!(
+        resp.content_type(),
+        Some("text/html"),
+        "{}",
+        resp.describe()
+    );
+    // The worker is still there.
+    assert_eq!(dims(&nginx.get("/resize/photo.jpg")), (100, 75));
+    nginx.assert_log_clean();
 }

@@ -338,7 +338,7 @@ fn failures_are_415() {
 fn sof(bytes: &[u8]) -> u8 {
     let at = bytes
         .windows(2)
-        .position(|w| w[0] == 0xff && matches!(w[1], 0xc0 | 0xc1 | 0xc2))
+        .position(|w| w[0] == 0xff && matches!(w[1], 0xc0..=0xc2))
         .unwrap();
     bytes[at + 1]
 }
