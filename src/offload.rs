@@ -25,6 +25,7 @@ use ngx::core::Status;
 
 use crate::conf::{LocConf, ThreadPoolConf};
 use crate::ctx::{RequestCtx, State};
+use crate::image_filter_reply;
 use crate::job::Job;
 use crate::nginx::{Request, ThreadPool, Timer};
 use crate::response;
@@ -77,12 +78,7 @@ pub fn start(
             ctx.stats.process_ms = Some(job.elapsed.as_millis() as u64);
             ctx.stats.processing = Some(job.elapsed);
             request.set_buffered(false);
-            Ok(Some(response::respond(
-                request,
-                ctx,
-                result,
-                job.into_input(),
-            )))
+            Ok(Some(respond(request, ctx, result, job.into_input())))
         }
     }
 }
@@ -160,6 +156,13 @@ fn deadline_passed(request: Request) {
         return;
     };
     ctx.deadline = None;
+    if ctx.image_filter.is_some() {
+        // image_filter answers with nginx's error page, which cannot go
+        // out while the request is blocked on its job: the job stops at its
+        // next check of its own deadline (which has passed too) and the
+        // 504 is sent when it is back.
+        return;
+    }
     ctx.cancel.store(true, Ordering::Relaxed);
     if ctx.state != State::Processing || request.client_gone() {
         return;
@@ -170,7 +173,7 @@ fn deadline_passed(request: Request) {
     );
     request.close_after_response();
     let sink = ctx.sink;
-    if response::send_error(request, ctx, &err, sink) == Status::NGX_ERROR.0 {
+    if send_error(request, ctx, &err, sink) == Status::NGX_ERROR.0 {
         request.set_connection_error();
     }
 }
@@ -218,7 +221,7 @@ fn fail(request: Request) {
     let unsent = ctx.state == State::Processing && !request.client_gone();
     let err = Error::new(ErrorKind::Internal, "the image engine failed unexpectedly");
     let sink = ctx.sink;
-    if !unsent || response::send_error(request, ctx, &err, sink) == Status::NGX_ERROR.0 {
+    if !unsent || send_error(request, ctx, &err, sink) == Status::NGX_ERROR.0 {
         ctx.state = State::Sent;
         request.set_connection_error();
     }
@@ -292,7 +295,7 @@ fn complete(request: Request, mut job: Job) {
         Some(ctx) if ctx.state == State::Processing && !request.client_gone() => {
             ctx.stats.process_ms = Some(job.elapsed.as_millis() as u64);
             ctx.stats.processing = Some(job.elapsed);
-            let rc = response::respond(request, ctx, result, job.into_input());
+            let rc = respond(request, ctx, result, job.into_input());
             if rc == Status::NGX_ERROR.0 {
                 request.set_connection_error();
             }
@@ -309,4 +312,31 @@ fn complete(request: Request, mut job: Job) {
         _ => {}
     }
     request.resume();
+}
+
+/// Sends a job's result: as `image_filter` answers in its locations, else
+/// as `image_transform` does.
+fn respond(
+    request: Request,
+    ctx: &mut RequestCtx,
+    result: Result<image_engine::Output, Error>,
+    original: Vec<u8>,
+) -> isize {
+    if ctx.image_filter.is_some() {
+        return image_filter_reply::respond(request, ctx, result);
+    }
+    response::respond(request, ctx, result, original)
+}
+
+/// Sends an error of the offload itself (time limit, failed completion).
+fn send_error(
+    request: Request,
+    ctx: &mut RequestCtx,
+    err: &Error,
+    sink: crate::nginx::Sink,
+) -> isize {
+    if ctx.image_filter.is_some() {
+        return image_filter_reply::refuse(request, ctx, err);
+    }
+    response::send_error(request, ctx, err, sink)
 }
