@@ -25,6 +25,7 @@ mod metadata;
 mod palette;
 mod png;
 mod progressive_dc;
+mod progressive_scans;
 mod sniff;
 mod tiff;
 mod turbo;
