@@ -30,7 +30,11 @@ fn boxes(mut payload: &[u8], depth: usize) -> Result<(), &'static str> {
         return Err("boxes nest too deeply");
     }
     while !payload.is_empty() {
-        let (kind, content, rest) = next_box(payload)?;
+        let BmffBox {
+            kind,
+            content,
+            rest,
+        } = next_box(payload)?;
         if let Some((_, skip)) = CONTAINERS.iter().find(|(name, _)| *name == kind) {
             boxes(content.get(*skip..).ok_or("a box is cut short")?, depth + 1)?;
         } else if kind == b"iinf" {
@@ -43,9 +47,17 @@ fn boxes(mut payload: &[u8], depth: usize) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// One box: its type, its content and what follows it, or an error when
-/// its declared size does not fit in `bytes`.
-fn next_box(bytes: &[u8]) -> Result<(&[u8; 4], &[u8], &[u8]), &'static str> {
+/// One box read off the front of a payload.
+struct BmffBox<'a> {
+    kind: &'a [u8; 4],
+    content: &'a [u8],
+    /// What follows the box in its parent.
+    rest: &'a [u8],
+}
+
+/// The first box of `bytes`, or an error when its declared size does not
+/// fit in `bytes`.
+fn next_box(bytes: &[u8]) -> Result<BmffBox<'_>, &'static str> {
     let short = "a box header is cut short";
     let size32 = u32::from_be_bytes(bytes.get(0..4).ok_or(short)?.try_into().unwrap());
     let kind: &[u8; 4] = bytes.get(4..8).ok_or(short)?.try_into().unwrap();
@@ -61,7 +73,11 @@ fn next_box(bytes: &[u8]) -> Result<(&[u8; 4], &[u8], &[u8]), &'static str> {
         return Err("a box is larger than the bytes that hold it");
     }
     let size = size as usize;
-    Ok((kind, &bytes[header..size], &bytes[size..]))
+    Ok(BmffBox {
+        kind,
+        content: &bytes[header..size],
+        rest: &bytes[size..],
+    })
 }
 
 fn iinf(content: &[u8], depth: usize) -> Result<(), &'static str> {

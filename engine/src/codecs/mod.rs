@@ -23,6 +23,7 @@ mod jpeg_huffman;
 mod jpeg_markers;
 mod metadata;
 mod palette;
+mod panic_guard;
 mod png;
 mod progressive_dc;
 mod progressive_scans;
