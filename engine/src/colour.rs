@@ -10,11 +10,20 @@
 //!
 //! Images without a profile pay nothing. A profile that turns out to be
 //! sRGB (most cameras and phones tag sRGB photos) is recognised by a small
-//! probe of the transform and skipped. A damaged profile is not worth
+//! probe of the transform and skipped. Both the probe's verdict and the
+//! transforms are built once per distinct profile and kept
+//! ([`ProfileCache`]). A damaged profile is not worth
 //! failing a request over: the pixels are then taken as sRGB.
 
+use std::sync::{Arc, OnceLock};
+
 use image::{DynamicImage, ImageBuffer, RgbImage};
-use moxcms::{ColorProfile, DataColorSpace, Layout, TransformExecutor, TransformOptions};
+use moxcms::{
+    ColorProfile, DataColorSpace, Layout, Transform16BitExecutor, Transform8BitExecutor,
+    TransformExecutor, TransformOptions,
+};
+
+use crate::profile_cache::ProfileCache;
 
 /// Points per channel of the probe that recognises sRGB-equivalent
 /// profiles: 9³ = 729 colours cover the cube's corners, edges and inside.
@@ -24,49 +33,99 @@ const PROBE_STEPS: u32 = 9;
 /// profile to count as sRGB: rounding, nothing visible.
 const PROBE_TOLERANCE: u8 = 1;
 
+/// Distinct embedded profiles whose transforms are kept (per worker).
+const CACHED_PROFILES: usize = 16;
+
+/// What conversion needs of one embedded RGB profile, built once per
+/// distinct profile: whether it is sRGB after all, and each layout's
+/// transform when first asked for.
+struct Prepared {
+    profile: ColorProfile,
+    srgb_like: bool,
+    rgb8: OnceLock<Option<Arc<Transform8BitExecutor>>>,
+    rgba8: OnceLock<Option<Arc<Transform8BitExecutor>>>,
+    rgb16: OnceLock<Option<Arc<Transform16BitExecutor>>>,
+    rgba16: OnceLock<Option<Arc<Transform16BitExecutor>>>,
+}
+
+/// `None` for bytes that are not an RGB profile.
+static RGB_PROFILES: ProfileCache<Option<Prepared>> = ProfileCache::new(CACHED_PROFILES);
+
+/// CMYK profiles' transforms to sRGB (`None`: not a usable CMYK profile).
+static CMYK_PROFILES: ProfileCache<Option<Arc<Transform8BitExecutor>>> =
+    ProfileCache::new(CACHED_PROFILES);
+
+impl Prepared {
+    fn new(icc: &[u8]) -> Option<Prepared> {
+        let profile = rgb_profile(icc)?;
+        let srgb_like = is_srgb_like(&profile, &ColorProfile::new_srgb());
+        Some(Prepared {
+            profile,
+            srgb_like,
+            rgb8: OnceLock::new(),
+            rgba8: OnceLock::new(),
+            rgb16: OnceLock::new(),
+            rgba16: OnceLock::new(),
+        })
+    }
+
+    fn build8(&self, layout: Layout) -> Option<Arc<Transform8BitExecutor>> {
+        let srgb = ColorProfile::new_srgb();
+        let options = TransformOptions::default();
+        self.profile
+            .create_transform_8bit(layout, &srgb, layout, options)
+            .ok()
+    }
+
+    fn build16(&self, layout: Layout) -> Option<Arc<Transform16BitExecutor>> {
+        let srgb = ColorProfile::new_srgb();
+        let options = TransformOptions::default();
+        self.profile
+            .create_transform_16bit(layout, &srgb, layout, options)
+            .ok()
+    }
+}
+
 /// Converts an RGB(A) image tagged with `icc` to sRGB. 8- and 16-bit
 /// images keep their depth (16-bit PNGs keep their precision into the
 /// resampler); grey images, profiles of another colour space and broken
 /// profiles leave the pixels as they are.
 pub(crate) fn to_srgb(image: DynamicImage, icc: Option<&[u8]>) -> DynamicImage {
-    let Some(profile) = icc.and_then(rgb_profile) else {
+    let Some(icc) = icc else {
         return image;
     };
-    let srgb = ColorProfile::new_srgb();
-    let options = TransformOptions::default();
-    if is_srgb_like(&profile, &srgb) {
+    let entry = RGB_PROFILES.get_or_build(icc, || Prepared::new(icc));
+    let Some(prepared) = entry.as_ref().as_ref().filter(|p| !p.srgb_like) else {
         return image;
-    }
+    };
     match image {
         DynamicImage::ImageRgb8(mut rgb) => {
-            if let Ok(transform) =
-                profile.create_transform_8bit(Layout::Rgb, &srgb, Layout::Rgb, options)
-            {
-                in_place(&*transform, &mut rgb);
+            let transform = prepared.rgb8.get_or_init(|| prepared.build8(Layout::Rgb));
+            if let Some(transform) = transform {
+                in_place(&**transform, &mut rgb);
             }
             DynamicImage::ImageRgb8(rgb)
         }
         DynamicImage::ImageRgba8(mut rgba) => {
-            if let Ok(transform) =
-                profile.create_transform_8bit(Layout::Rgba, &srgb, Layout::Rgba, options)
-            {
-                in_place(&*transform, &mut rgba);
+            let transform = prepared.rgba8.get_or_init(|| prepared.build8(Layout::Rgba));
+            if let Some(transform) = transform {
+                in_place(&**transform, &mut rgba);
             }
             DynamicImage::ImageRgba8(rgba)
         }
         DynamicImage::ImageRgb16(mut rgb) => {
-            if let Ok(transform) =
-                profile.create_transform_16bit(Layout::Rgb, &srgb, Layout::Rgb, options)
-            {
-                in_place(&*transform, &mut rgb);
+            let transform = prepared.rgb16.get_or_init(|| prepared.build16(Layout::Rgb));
+            if let Some(transform) = transform {
+                in_place(&**transform, &mut rgb);
             }
             DynamicImage::ImageRgb16(rgb)
         }
         DynamicImage::ImageRgba16(mut rgba) => {
-            if let Ok(transform) =
-                profile.create_transform_16bit(Layout::Rgba, &srgb, Layout::Rgba, options)
-            {
-                in_place(&*transform, &mut rgba);
+            let transform = prepared
+                .rgba16
+                .get_or_init(|| prepared.build16(Layout::Rgba));
+            if let Some(transform) = transform {
+                in_place(&**transform, &mut rgba);
             }
             DynamicImage::ImageRgba16(rgba)
         }
@@ -93,20 +152,11 @@ pub(crate) fn cmyk_to_srgb(
         cmyk.iter_mut().for_each(|value| *value = 255 - *value);
     }
     let mut rgb = vec![0u8; cmyk.len() / 4 * 3];
-    let transform = icc
-        .and_then(|icc| ColorProfile::new_from_slice(icc).ok())
-        .filter(|profile| profile.color_space == DataColorSpace::Cmyk)
-        .and_then(|profile| {
-            profile
-                .create_transform_8bit(
-                    Layout::Rgba,
-                    &ColorProfile::new_srgb(),
-                    Layout::Rgb,
-                    TransformOptions::default(),
-                )
-                .ok()
-        });
-    let converted = transform.is_some_and(|transform| transform.transform(&cmyk, &mut rgb).is_ok());
+    let transform = icc.map(|icc| CMYK_PROFILES.get_or_build(icc, || cmyk_transform(icc)));
+    let converted = transform
+        .as_deref()
+        .and_then(Option::as_ref)
+        .is_some_and(|transform| transform.transform(&cmyk, &mut rgb).is_ok());
     if !converted {
         for (ink, out) in cmyk.chunks_exact(4).zip(rgb.chunks_exact_mut(3)) {
             let white = 255 - u32::from(ink[3]);
@@ -116,6 +166,21 @@ pub(crate) fn cmyk_to_srgb(
         }
     }
     ImageBuffer::from_raw(width, height, rgb)
+}
+
+/// The transform of a CMYK profile to sRGB, or `None`.
+fn cmyk_transform(icc: &[u8]) -> Option<Arc<Transform8BitExecutor>> {
+    let profile = ColorProfile::new_from_slice(icc)
+        .ok()
+        .filter(|profile| profile.color_space == DataColorSpace::Cmyk)?;
+    profile
+        .create_transform_8bit(
+            Layout::Rgba,
+            &ColorProfile::new_srgb(),
+            Layout::Rgb,
+            TransformOptions::default(),
+        )
+        .ok()
 }
 
 /// An RGB profile that parses, or `None`.

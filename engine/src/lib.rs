@@ -40,6 +40,7 @@ pub mod fuzzing;
 mod geometry;
 mod json;
 mod pipeline;
+mod profile_cache;
 #[doc(hidden)]
 pub mod stages;
 
