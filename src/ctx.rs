@@ -21,6 +21,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use image_engine::compat::image_filter;
 use image_engine::endpoint::Source;
 use image_engine::http::EntityTag;
 use image_engine::{Error, Transform};
@@ -102,6 +103,9 @@ pub struct RequestCtx {
     pub fetch_for: Option<Request>,
     /// On an endpoint request: its fetch and what came back.
     pub endpoint: Option<Box<EndpointState>>,
+    /// In an `image_filter` location: the request's settings (see
+    /// `image_filter.rs`).
+    pub image_filter: Option<image_filter::Settings>,
 }
 
 /// Where an endpoint request (`image_endpoint`) stands.
@@ -167,6 +171,7 @@ impl RequestCtx {
             fetch_for: None,
             endpoint: None,
             last_input: None,
+            image_filter: None,
         }
     }
 

@@ -58,6 +58,9 @@ fn header(request: Request) -> ngx_int_t {
     let conf = LocConf::of(request);
     let ctx = match request.ctx::<RequestCtx>() {
         Some(ctx) => ctx,
+        None if crate::image_filter::active(conf) => {
+            return crate::image_filter::header(request, conf).unwrap_or(Status::NGX_ERROR.0);
+        }
         None => {
             // The precontent phase did not see this request (a response
             // produced before it, e.g. `return 200`). Transform it all the
@@ -186,6 +189,9 @@ fn body(request: Request, chain: InChain) -> ngx_int_t {
         State::Processing => {
             let _ = chain.consume(request, None);
             Status::NGX_OK.0
+        }
+        State::Reading if ctx.image_filter.is_some() => {
+            crate::image_filter::read(request, ctx, &chain)
         }
         State::Reading => read(request, ctx, &chain),
     }

@@ -260,7 +260,7 @@ fn log_error(request: Request, err: &Error) {
 /// whole body. An endpoint's fetch sends nothing itself: the headers are
 /// set on the endpoint request (`request` here), which sends them and the
 /// body once the fetch is finalized.
-fn send(
+pub fn send(
     request: Request,
     ctx: &mut RequestCtx,
     status: u16,
