@@ -185,7 +185,9 @@ fn seeds_and_regressions_replay() {
         }
         let saved = regressions(name);
         for (path, input) in &saved {
+            let start = Instant::now();
             timed(target, input, path);
+            eprintln!("{path}: {:?}", start.elapsed());
         }
         eprintln!(
             "{name}: {} seeds, {} regression inputs",
