@@ -7,7 +7,7 @@
 //! A second C libjpeg (mozjpeg-sys) would export the same `jpeg_*` symbols
 //! as the libjpeg-turbo that decodes; this port has no C symbols at all.
 
-use mozjpeg_rs::{Encoder, Subsampling};
+use mozjpeg_rs::{Encoder, QuantTableIdx, Subsampling};
 
 use super::internal;
 use super::turbo::Layout;
@@ -15,9 +15,11 @@ use crate::Error;
 
 /// Encodes a tightly packed grey or RGB image at `quality` (1..=100).
 /// Chroma is subsampled 4:2:0 below quality 90 and kept whole from 90 up,
-/// the rule of the libjpeg-turbo path. The quantisation tables are
-/// mozjpeg's default (ImageMagick's, tuned on photographs), so a given
-/// quality is not byte-for-byte libjpeg's: compare at equal SSIM.
+/// the rule of the libjpeg-turbo path. The quantisation tables are the
+/// JPEG standard's (libjpeg's, libvips', not mozjpeg's default
+/// ImageMagick ones), so `quality` means what it means everywhere else;
+/// on the corpus photos they also need fewer bytes at equal SSIM
+/// (`scripts/bench/bytes_ssim.py`).
 pub(crate) fn encode(
     pixels: &[u8],
     width: u32,
@@ -39,6 +41,7 @@ pub(crate) fn encode(
     } else {
         Encoder::baseline_optimized()
     }
+    .quant_tables(QuantTableIdx::JpegAnnexK)
     .quality(quality.clamp(1, 100))
     .subsampling(subsampling);
     let result = match layout {
