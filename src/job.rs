@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use image_engine::compat::image_filter;
 use image_engine::{Control, Error, ErrorKind, Limits, Output, Transform};
 
 pub struct Job {
@@ -26,6 +27,11 @@ pub struct Job {
     /// Stall this long before starting, blind to the control (tests only,
     /// see `fault`).
     pub stall: Duration,
+    /// The bytes of `image_memory` the job holds while it runs (its
+    /// predicted peak).
+    pub reserved: u64,
+    /// Process as `image_filter` does instead of with `transform`.
+    pub image_filter: Option<image_filter::Settings>,
 }
 
 impl Job {
@@ -36,6 +42,7 @@ impl Job {
         timeout: Duration,
         cancel: Arc<AtomicBool>,
     ) -> Self {
+        crate::allocator::configure();
         Job {
             input,
             transform,
@@ -47,7 +54,14 @@ impl Job {
             panic: false,
             panic_on_return: false,
             stall: Duration::ZERO,
+            reserved: 0,
+            image_filter: None,
         }
+    }
+
+    /// The job's predicted peak memory, from the original's header.
+    pub fn predicted_memory(&self) -> Result<u64, Error> {
+        image_engine::predict_memory(&self.input, &self.transform, &self.limits)
     }
 
     /// `image_timeout`.
@@ -69,7 +83,12 @@ impl Job {
                 panic!("fault injected in the image job");
             }
             std::thread::sleep(self.stall);
-            image_engine::process(&self.input, &self.transform, &self.limits, &control)
+            match &self.image_filter {
+                Some(settings) => {
+                    image_filter::process(&self.input, settings, &self.limits, &control)
+                }
+                None => image_engine::process(&self.input, &self.transform, &self.limits, &control),
+            }
         }))
         .unwrap_or_else(|_| {
             Err(Error::new(
@@ -84,8 +103,9 @@ impl Job {
     /// What a pool thread does: run, keep the result for the event loop,
     /// give freed memory back.
     pub fn run_on_pool(&mut self) {
+        crate::allocator::job_started();
         self.result = Some(self.run());
-        release_free_memory();
+        crate::allocator::job_ended();
     }
 
     /// Settles the job without running it (the client left, the pool
@@ -107,37 +127,3 @@ impl Job {
         self.input
     }
 }
-
-/// Hands the memory that jobs freed back to the system, at most every
-/// [`TRIM_INTERVAL`]. glibc keeps freed blocks in per-thread arenas and,
-/// after large frees, stops using mmap for large blocks; with decoded images
-/// of tens of megabytes on many pool threads the worker would otherwise sit
-/// at the sum of every thread's high-water mark (measured: ~880 MB instead
-/// of ~320 MB with 8 large transforms in flight). Trimming after every job
-/// cost ~10 % throughput; the interval keeps most of the saving for little.
-fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        use std::sync::OnceLock;
-
-        static EPOCH: OnceLock<Instant> = OnceLock::new();
-        static LAST_TRIM_MS: AtomicU64 = AtomicU64::new(0);
-        let now = EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64;
-        let last = LAST_TRIM_MS.load(Ordering::Relaxed);
-        if now.saturating_sub(last) < TRIM_INTERVAL.as_millis() as u64
-            || LAST_TRIM_MS
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_err()
-        {
-            return;
-        }
-        // SAFETY: malloc_trim only returns free memory; it is thread-safe.
-        unsafe {
-            libc::malloc_trim(0);
-        }
-    }
-}
-
-/// See [`release_free_memory`].
-const TRIM_INTERVAL: Duration = Duration::from_millis(250);

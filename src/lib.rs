@@ -18,6 +18,7 @@
 //! - the FFI layer: `nginx` (the only code that touches nginx structures:
 //!   `Request`, `Config`, `ThreadPool`, body chains, the failure zone).
 
+mod allocator;
 mod conditional;
 mod conf;
 mod ctx;
@@ -25,6 +26,8 @@ mod endpoint;
 mod error_caching;
 mod fault;
 mod filter;
+mod image_filter;
+mod image_filter_reply;
 mod job;
 mod metrics;
 mod nginx;

@@ -19,12 +19,13 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use image_engine::admission::Decision;
+use image_engine::admission::{Budget, Decision};
 use image_engine::{Error, ErrorKind};
 use ngx::core::Status;
 
 use crate::conf::{LocConf, ThreadPoolConf};
 use crate::ctx::{RequestCtx, State};
+use crate::image_filter_reply;
 use crate::job::Job;
 use crate::nginx::{Request, ThreadPool, Timer};
 use crate::response;
@@ -53,6 +54,23 @@ pub fn start(
     conf: &LocConf,
     mut job: Job,
 ) -> Result<Option<isize>, Error> {
+    // Predicted from the header alone; an original the engine cannot read
+    // costs nothing here and fails on the pool as it would anyway.
+    let cost = job.predicted_memory().unwrap_or(0);
+    if cost > conf.memory_budget() {
+        let err = Error::new(
+            ErrorKind::TooManyPixels,
+            "the image needs more memory to transform than this server allows",
+        );
+        request.set_buffered(false);
+        return Ok(Some(response::respond(
+            request,
+            ctx,
+            Err(err),
+            job.into_input(),
+        )));
+    }
+    job.reserved = cost;
     match conf.thread_pool {
         ThreadPoolConf::Pool(pool) => submit(request, ctx, conf, pool, job).map(|()| None),
         ThreadPoolConf::Off | ThreadPoolConf::Unset => {
@@ -60,12 +78,7 @@ pub fn start(
             ctx.stats.process_ms = Some(job.elapsed.as_millis() as u64);
             ctx.stats.processing = Some(job.elapsed);
             request.set_buffered(false);
-            Ok(Some(response::respond(
-                request,
-                ctx,
-                result,
-                job.into_input(),
-            )))
+            Ok(Some(respond(request, ctx, result, job.into_input())))
         }
     }
 }
@@ -85,23 +98,33 @@ fn submit(
             .map_err(|()| overloaded())?;
         ctx.cleanup_added = true;
     }
-    let concurrency = match conf.max_concurrency {
-        n if n > 0 => n as usize,
-        _ => pool.threads(),
+    let budget = Budget {
+        concurrency: conf.concurrency(pool),
+        max_queue: conf.max_queue.max(0) as usize,
+        memory: conf.memory_budget(),
     };
-    match scheduler::admit(pool, request, concurrency, conf.max_queue.max(0) as usize) {
+    let cost = job.reserved;
+    match scheduler::admit(pool, request, cost, budget) {
         Decision::Run => {
             if let Err(job) = post(pool, request, Box::new(job)) {
                 drop(job);
-                start_next(pool);
+                start_next(pool, cost);
                 return Err(overloaded());
             }
         }
         Decision::Wait => ctx.pending = Some(Box::new(job)),
-        Decision::Refuse => return Err(overloaded()),
+        // `start` answered these already; the budget cannot change between.
+        Decision::Refuse | Decision::Never => return Err(overloaded()),
     }
     request.block();
     ctx.blocked = true;
+    // From here until the job is back, a client that leaves is noticed by
+    // the read handler; a close reported before it was in place is seen by
+    // running it once more.
+    request.watch_client();
+    if request.connection_broken() {
+        request.recheck_client();
+    }
     Ok(())
 }
 
@@ -133,6 +156,13 @@ fn deadline_passed(request: Request) {
         return;
     };
     ctx.deadline = None;
+    if ctx.image_filter.is_some() {
+        // image_filter answers with nginx's error page, which cannot go
+        // out while the request is blocked on its job: the job stops at its
+        // next check of its own deadline (which has passed too) and the
+        // 504 is sent when it is back.
+        return;
+    }
     ctx.cancel.store(true, Ordering::Relaxed);
     if ctx.state != State::Processing || request.client_gone() {
         return;
@@ -143,7 +173,7 @@ fn deadline_passed(request: Request) {
     );
     request.close_after_response();
     let sink = ctx.sink;
-    if response::send_error(request, ctx, &err, sink) == Status::NGX_ERROR.0 {
+    if send_error(request, ctx, &err, sink) == Status::NGX_ERROR.0 {
         request.set_connection_error();
     }
 }
@@ -151,10 +181,28 @@ fn deadline_passed(request: Request) {
 /// Back on the event loop: send the outcome, then give the slot on. The
 /// slot is given on whatever happens while sending.
 fn job_done(request: Request, pool: ThreadPool, job: Job) {
-    if catch_unwind(AssertUnwindSafe(|| complete(request, job))).is_err() {
-        let _ = catch_unwind(AssertUnwindSafe(|| fail(request)));
+    let reserved = job.reserved;
+    if catch_unwind(AssertUnwindSafe(|| complete(request, job))).is_err()
+        && catch_unwind(AssertUnwindSafe(|| fail(request))).is_err()
+    {
+        // Even the 500 could not be sent: the connection closes.
+        let _ = catch_unwind(AssertUnwindSafe(|| abandon(request)));
     }
-    start_next(pool);
+    start_next(pool, reserved);
+}
+
+/// Ends a request whose completion and whose 500 both panicked: nothing
+/// more is sent, the connection closes, the request is let go.
+fn abandon(request: Request) {
+    if let Some(ctx) = request.ctx::<RequestCtx>() {
+        ctx.state = State::Sent;
+        if ctx.blocked {
+            ctx.blocked = false;
+            request.unblock();
+        }
+    }
+    request.set_connection_error();
+    request.resume();
 }
 
 /// Ends a request whose completion panicked: a 500 if nothing was sent
@@ -173,30 +221,42 @@ fn fail(request: Request) {
     let unsent = ctx.state == State::Processing && !request.client_gone();
     let err = Error::new(ErrorKind::Internal, "the image engine failed unexpectedly");
     let sink = ctx.sink;
-    if !unsent || response::send_error(request, ctx, &err, sink) == Status::NGX_ERROR.0 {
+    if !unsent || send_error(request, ctx, &err, sink) == Status::NGX_ERROR.0 {
         ctx.state = State::Sent;
         request.set_connection_error();
     }
     request.resume();
 }
 
-/// Hands the freed slot of `pool` to the next waiting request that still
-/// wants it; requests whose client left are completed as cancelled.
-fn start_next(pool: ThreadPool) {
-    while let Some(next) = scheduler::release(pool) {
+/// Frees the slot and the `freed` bytes of a finished job of `pool`, and
+/// starts every waiting request that now fits and still wants it; requests
+/// whose client left are completed as cancelled. Each reservation is
+/// released exactly once: here, or in `job_done` for a posted job.
+fn start_next(pool: ThreadPool, freed: u64) {
+    scheduler::release(pool, freed);
+    while let Some((next, cost)) = scheduler::next(pool) {
         // Waiting requests are live: `block` keeps them so.
         let (job, wanted) = match next.ctx::<RequestCtx>() {
             Some(ctx) => (ctx.pending.take(), !ctx.cancelled()),
             None => (None, false),
         };
+        // A waiting job never takes a slot for a client that left, even one
+        // whose close nginx has not reported to the read handler.
+        let wanted = wanted && !next.connection_broken();
+        if !wanted && !next.client_gone() {
+            // Logged as 499; the request stays blocked until `complete`.
+            next.end_client_gone();
+        }
         let Some(mut job) = job else {
             // Cannot happen (a waiting request always holds its job), but a
             // request must never stay blocked: let it go on.
+            scheduler::release(pool, cost);
             next.unblock();
             next.resume();
             continue;
         };
         if !wanted {
+            scheduler::release(pool, cost);
             job.settle(Error::new(
                 ErrorKind::Cancelled,
                 "the client closed the connection",
@@ -204,9 +264,11 @@ fn start_next(pool: ThreadPool) {
             complete(next, *job);
             continue;
         }
+        job.reserved = cost;
         match post(pool, next, job) {
-            Ok(()) => return,
+            Ok(()) => {}
             Err(mut job) => {
+                scheduler::release(pool, cost);
                 job.settle(overloaded());
                 complete(next, *job);
             }
@@ -233,14 +295,48 @@ fn complete(request: Request, mut job: Job) {
         Some(ctx) if ctx.state == State::Processing && !request.client_gone() => {
             ctx.stats.process_ms = Some(job.elapsed.as_millis() as u64);
             ctx.stats.processing = Some(job.elapsed);
-            let rc = response::respond(request, ctx, result, job.into_input());
+            let rc = respond(request, ctx, result, job.into_input());
             if rc == Status::NGX_ERROR.0 {
                 request.set_connection_error();
             }
         }
-        // Nobody to answer; or answered already (the timeout's 504).
-        Some(ctx) if ctx.state == State::Processing => ctx.state = State::Sent,
+        // Nobody to answer; or answered already (the timeout's 504). How
+        // long the job ran (none: dropped before it started) still goes to
+        // the access log.
+        Some(ctx) if ctx.state == State::Processing => {
+            if !job.elapsed.is_zero() {
+                ctx.stats.process_ms = Some(job.elapsed.as_millis() as u64);
+            }
+            ctx.state = State::Sent;
+        }
         _ => {}
     }
     request.resume();
+}
+
+/// Sends a job's result: as `image_filter` answers in its locations, else
+/// as `image_transform` does.
+fn respond(
+    request: Request,
+    ctx: &mut RequestCtx,
+    result: Result<image_engine::Output, Error>,
+    original: Vec<u8>,
+) -> isize {
+    if ctx.image_filter.is_some() {
+        return image_filter_reply::respond(request, ctx, result);
+    }
+    response::respond(request, ctx, result, original)
+}
+
+/// Sends an error of the offload itself (time limit, failed completion).
+fn send_error(
+    request: Request,
+    ctx: &mut RequestCtx,
+    err: &Error,
+    sink: crate::nginx::Sink,
+) -> isize {
+    if ctx.image_filter.is_some() {
+        return image_filter_reply::refuse(request, ctx, err);
+    }
+    response::send_error(request, ctx, err, sink)
 }

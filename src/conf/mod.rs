@@ -6,6 +6,7 @@ mod directives;
 
 use std::ffi::{c_char, c_void};
 
+use image_engine::compat::image_filter;
 use image_engine::endpoint::{EndpointRules, HostsAllowed};
 use image_engine::http::{Negotiation, SuccessPolicy};
 use image_engine::{FormatQualities, Limits, Policy};
@@ -49,6 +50,11 @@ const DEFAULT_BUFFER_SIZE: usize = 100 * 1024 * 1024;
 const DEFAULT_TIMEOUT_MS: ngx_msec_t = 10_000;
 /// `image_max_queue` default.
 const DEFAULT_MAX_QUEUE: isize = 64;
+/// `image_memory` default, per worker (and thread pool): room for the
+/// largest job the default limits let through in 8-bit colour (a 100
+/// megapixel RGBA PNG made into a 3400 px square is predicted at 558 MB)
+/// next to everyday ones (`tests/memory_budget.rs`, README).
+const DEFAULT_MEMORY: usize = 1024 * 1024 * 1024;
 /// `image_error_ttl` defaults: one minute, doubling up to a day.
 const DEFAULT_TTL_MIN: u32 = 60;
 const DEFAULT_TTL_MAX: u32 = 86_400;
@@ -107,6 +113,8 @@ pub struct LocConf {
     pub timeout: ngx_msec_t,           // slot
     pub max_concurrency: isize,        // slot
     pub max_queue: isize,              // slot
+    /// `image_memory`, bytes (0: no budget).
+    pub memory: usize, // slot
     /// `image_params_allowed` / `image_formats_allowed` (`None`: unset).
     pub policy: Policy,
     /// (min, max) seconds; `None` while unset.
@@ -136,6 +144,12 @@ pub struct LocConf {
     pub format_qualities: FormatQualities,
     /// `image_server_timing`.
     pub server_timing: isize, // slot (flag)
+    /// `image_filter` lines and `image_filter_*_quality`,
+    /// `image_filter_sharpen` (nginx's image_filter directives).
+    pub image_filter: image_filter::Directives<ComplexValue>,
+    pub image_filter_buffer: usize,       // slot
+    pub image_filter_transparency: isize, // slot (flag)
+    pub image_filter_interlace: isize,    // slot (flag)
 }
 
 impl Default for LocConf {
@@ -152,6 +166,7 @@ impl Default for LocConf {
             timeout: UNSET_MSEC,
             max_concurrency: UNSET_NUM,
             max_queue: UNSET_NUM,
+            memory: UNSET_SIZE,
             policy: Policy::default(),
             error_ttl: None,
             error_key: None,
@@ -167,6 +182,10 @@ impl Default for LocConf {
             endpoint_rules: EndpointRules::default(),
             format_qualities: FormatQualities::default(),
             server_timing: UNSET_NUM,
+            image_filter: image_filter::Directives::default(),
+            image_filter_buffer: UNSET_SIZE,
+            image_filter_transparency: UNSET_NUM,
+            image_filter_interlace: UNSET_NUM,
         }
     }
 }
@@ -222,6 +241,26 @@ impl LocConf {
             max_animation_pixels: self.max_animation_pixels as u64,
             max_output_pixels: self.max_output_pixels as u64,
             max_avif_output_pixels: self.max_avif_output_pixels as u64,
+        }
+    }
+
+    /// `image_memory` in bytes; `0` turns the budget off.
+    pub fn memory_budget(&self) -> u64 {
+        match self.memory {
+            0 => u64::MAX,
+            bytes => bytes as u64,
+        }
+    }
+
+    /// `image_max_concurrency`, or by default: every thread of a pool of
+    /// the module's own, half the threads of nginx's `default` pool, whose
+    /// other half stays free for `aio threads` (static files) and other
+    /// modules.
+    pub fn concurrency(&self, pool: ThreadPool) -> usize {
+        match self.max_concurrency {
+            n if n > 0 => n as usize,
+            _ if pool.is_default() => (pool.threads() / 2).max(1),
+            _ => pool.threads(),
         }
     }
 
@@ -297,6 +336,7 @@ impl LocConf {
             UNSET_NUM,
             DEFAULT_MAX_QUEUE,
         );
+        merge(&mut self.memory, prev.memory, UNSET_SIZE, DEFAULT_MEMORY);
         if self.policy.params.is_none() {
             self.policy.params = prev.policy.params.clone();
         }
@@ -324,7 +364,10 @@ impl LocConf {
         self.merge_endpoint(prev);
         self.merge_format_qualities(prev);
         merge(&mut self.server_timing, prev.server_timing, UNSET_NUM, 0);
-        let transforms = self.options().is_some() || self.endpoint.is_some();
+        self.merge_image_filter(prev);
+        let transforms = self.options().is_some()
+            || self.endpoint.is_some()
+            || self.image_filter.mode() != image_filter::Filter::Off;
         if self.thread_pool == ThreadPoolConf::Unset && transforms {
             let pool = ThreadPool::add(config, None).ok_or(())?;
             self.thread_pool = ThreadPoolConf::Pool(pool);
@@ -377,6 +420,38 @@ impl LocConf {
         this.jpeg = this.jpeg.or(parent.jpeg);
         this.webp = this.webp.or(parent.webp);
         this.avif = this.avif.or(parent.avif);
+    }
+}
+
+impl LocConf {
+    /// nginx's image_filter merge; the slots nginx's own parsers fill are
+    /// carried into the engine's [`image_filter::Directives`].
+    fn merge_image_filter(&mut self, prev: &LocConf) {
+        self.image_filter.merge(&prev.image_filter);
+        merge(
+            &mut self.image_filter_buffer,
+            prev.image_filter_buffer,
+            UNSET_SIZE,
+            image_filter::DEFAULT_BUFFER,
+        );
+        let flags = [
+            (
+                &mut self.image_filter_transparency,
+                prev.image_filter_transparency,
+                1,
+            ),
+            (
+                &mut self.image_filter_interlace,
+                prev.image_filter_interlace,
+                0,
+            ),
+        ];
+        for (value, prev, default) in flags {
+            merge(value, prev, UNSET_NUM, default);
+        }
+        self.image_filter.buffer = Some(self.image_filter_buffer);
+        self.image_filter.transparency = Some(self.image_filter_transparency == 1);
+        self.image_filter.interlace = Some(self.image_filter_interlace == 1);
     }
 }
 

@@ -73,6 +73,12 @@ impl ThreadPool {
         String::from_utf8_lossy(super::guard::bytes(name)).into_owned()
     }
 
+    /// Whether this is nginx's implicit `default` pool, which `aio threads`
+    /// without a pool name uses too.
+    pub fn is_default(self) -> bool {
+        self.name() == "default"
+    }
+
     /// Posts `job`: `run` is called with it on a pool thread (it must not
     /// touch nginx), then `done` on the event loop with the request, this
     /// pool and the job back. Gives the job back if the pool refuses (its

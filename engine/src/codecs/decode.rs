@@ -9,6 +9,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageReader};
 
 use super::metadata::{self, Metadata};
+use super::panic_guard::guarded;
 use super::turbo::{self, Layout};
 use super::{avif_input, corrupt, detail, jpeg, Header};
 use crate::{colour, Error, ErrorKind, ImageFormat, Limits};
@@ -124,7 +125,7 @@ pub(crate) fn open<'a>(
     };
     let mut reader = ImageReader::with_format(input, image_format(format));
     reader.limits(decoder_limits(header, limits));
-    let decoder = reader.into_decoder().map_err(decode_error)?;
+    let decoder = guarded(|| reader.into_decoder().map_err(decode_error))?;
     Ok(Source::Generic(Box::new(decoder)))
 }
 
@@ -206,7 +207,7 @@ impl Source<'_> {
             }
             Source::Avif(avif, limits) => Ok((avif.decode(&limits)?, 1)),
             Source::Generic(decoder) => Ok((
-                DynamicImage::from_decoder(decoder).map_err(decode_error)?,
+                guarded(|| DynamicImage::from_decoder(decoder).map_err(decode_error))?,
                 1,
             )),
         }

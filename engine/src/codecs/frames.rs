@@ -13,6 +13,7 @@ use image::codecs::webp::WebPDecoder;
 use image::{AnimationDecoder, ImageDecoder, RgbaImage};
 
 use super::decode::{animation_limits, decode_error};
+use super::panic_guard::{guarded, guarded_iter};
 use super::{gif, gif_frames, webp, webp_frames};
 use crate::{Error, ImageFormat, Limits};
 
@@ -55,7 +56,8 @@ pub(crate) fn open<'a>(
     let header = super::read_header(input, format)?;
     let (width, height, repeat, frames) = match format {
         ImageFormat::Gif => {
-            let mut decoder = GifDecoder::new(Cursor::new(input)).map_err(decode_error)?;
+            let mut decoder =
+                guarded(|| GifDecoder::new(Cursor::new(input)).map_err(decode_error))?;
             decoder
                 .set_limits(animation_limits(&header, limits))
                 .map_err(decode_error)?;
@@ -63,7 +65,8 @@ pub(crate) fn open<'a>(
             (width, height, gif::repeat(input), decoder.into_frames())
         }
         ImageFormat::Webp => {
-            let mut decoder = WebPDecoder::new(Cursor::new(input)).map_err(decode_error)?;
+            let mut decoder =
+                guarded(|| WebPDecoder::new(Cursor::new(input)).map_err(decode_error))?;
             decoder
                 .set_limits(animation_limits(&header, limits))
                 .map_err(decode_error)?;
@@ -72,8 +75,8 @@ pub(crate) fn open<'a>(
         }
         _ => return Err(super::internal("only GIF and WebP are read as animations")),
     };
-    let frames = frames.map(|frame| {
-        let frame = frame.map_err(decode_error)?;
+    let frames = guarded_iter(frames.map(|frame| frame.map_err(decode_error))).map(|frame| {
+        let frame = frame?;
         let (numerator, denominator) = frame.delay().numer_denom_ms();
         Ok(Frame {
             delay_ms: numerator / denominator.max(1),
