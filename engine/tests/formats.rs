@@ -272,3 +272,57 @@ fn quality_levels_order_the_sizes() {
         .collect();
     assert!(sizes.windows(2).all(|w| w[0] > w[1]), "{sizes:?}");
 }
+
+/// Mean absolute difference of two same-sized images' RGB samples.
+fn mean_error(a: &DynamicImage, b: &DynamicImage) -> f64 {
+    let (a, b) = (a.to_rgb8(), b.to_rgb8());
+    assert_eq!(a.dimensions(), b.dimensions());
+    let sum: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
+    sum as f64 / a.as_raw().len() as f64
+}
+
+#[test]
+fn default_jpeg_needs_fewer_bytes_than_compression_fast_for_the_same_fidelity() {
+    // Trellis quantisation (the default) against libjpeg-turbo
+    // (`compression=fast`), progressive on both sides so only the
+    // quantisation differs: the default output at the lowest quality that
+    // is at least as faithful to the resized image as libjpeg-turbo's at
+    // q80 is smaller.
+    let input = jpeg(512, 384);
+    let exact = decode(&ok(&input, "width=256,format=png").bytes);
+    let fast = ok(&input, "width=256,quality=80,compression=fast").bytes;
+    let target = mean_error(&decode(&fast), &exact);
+    let default = (50..=100)
+        .map(|q| ok(&input, &format!("width=256,quality={q}")).bytes)
+        .find(|jpeg| mean_error(&decode(jpeg), &exact) <= target)
+        .expect("some quality is as faithful");
+    assert!(
+        default.len() < fast.len(),
+        "default {} bytes, compression=fast {} bytes",
+        default.len(),
+        fast.len()
+    );
+    // Both are real JPEGs of the requested size.
+    assert_eq!(decode(&default).dimensions(), (256, 192));
+    assert_eq!(decode(&fast).dimensions(), (256, 192));
+}
+
+#[test]
+fn grey_images_stay_grey_through_the_default_jpeg_encoder() {
+    let grey = DynamicImage::ImageLuma8(DynamicImage::ImageRgb8(rgb(64, 48)).to_luma8());
+    for options in [
+        "format=jpeg",
+        "format=baseline-jpeg",
+        "format=jpeg,compression=fast",
+    ] {
+        let output = ok(&png_of(&grey), options);
+        let decoded = decode(&output.bytes);
+        assert!(!decoded.color().has_color(), "{options}");
+        assert_eq!(decoded.dimensions(), (64, 48), "{options}");
+    }
+}

@@ -1,10 +1,11 @@
 //! JPEG: size from the frame header, EXIF orientation from APP1, encoding
-//! with libjpeg-turbo.
+//! with the trellis encoder (libjpeg-turbo for `compression=fast`).
 
 use image::metadata::Orientation;
 use image::DynamicImage;
 
 use super::jpeg_markers::segments;
+use super::jpeg_trellis;
 use super::turbo::{self, Layout};
 use super::{be16, corrupt, internal, Header};
 use crate::Error;
@@ -94,19 +95,26 @@ pub(super) fn orientation(bytes: &[u8]) -> Orientation {
         .unwrap_or(Orientation::NoTransforms)
 }
 
-/// Grey or RGB at `quality` (1..=100), progressive when asked. Alpha must
-/// have been flattened.
+/// Grey or RGB at `quality` (1..=100), progressive when asked; `fast`
+/// takes libjpeg-turbo's quick path instead of trellis quantisation. Alpha
+/// must have been flattened.
 pub(super) fn encode_with(
     image: &DynamicImage,
     quality: u8,
     progressive: bool,
+    fast: bool,
 ) -> Result<Vec<u8>, Error> {
     let layout = match image {
         DynamicImage::ImageLuma8(_) => Layout::Grey,
         DynamicImage::ImageRgb8(_) => Layout::Rgb,
         _ => return Err(internal("JPEG encoding needs an opaque 8-bit image")),
     };
-    turbo::encode_with(
+    let encode = if fast {
+        turbo::encode_with
+    } else {
+        jpeg_trellis::encode
+    };
+    encode(
         image.as_bytes(),
         image.width(),
         image.height(),

@@ -21,6 +21,7 @@ mod jpeg;
 mod jpeg_bits;
 mod jpeg_huffman;
 mod jpeg_markers;
+mod jpeg_trellis;
 mod metadata;
 mod palette;
 mod panic_guard;
@@ -178,6 +179,9 @@ pub(crate) struct Encoding {
     /// PNG with a palette of at most 256 colours (lossy unless the image
     /// has that few).
     pub palette: bool,
+    /// `compression=fast`: JPEG through libjpeg-turbo's quick settings
+    /// instead of the trellis encoder.
+    pub fast: bool,
 }
 
 impl Encoding {
@@ -187,6 +191,7 @@ impl Encoding {
             quality,
             progressive: false,
             palette: false,
+            fast: true,
         }
     }
 }
@@ -212,7 +217,7 @@ pub(crate) fn encode_with(
     check_size(format, image.width(), image.height())?;
     let quality = encoding.quality;
     match format {
-        ImageFormat::Jpeg => jpeg::encode_with(image, quality, encoding.progressive),
+        ImageFormat::Jpeg => jpeg::encode_with(image, quality, encoding.progressive, encoding.fast),
         ImageFormat::Png if encoding.palette => palette::encode(image, quality),
         ImageFormat::Png => png::encode(image),
         ImageFormat::Gif => gif::encode(image),

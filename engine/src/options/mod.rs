@@ -102,10 +102,12 @@ pub enum MetadataMode {
 /// How much encoding effort an output gets (`compression`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Compression {
-    /// Progressive JPEG with optimised Huffman tables.
+    /// JPEG through the trellis (mozjpeg-class) encoder, progressive
+    /// unless `baseline-jpeg`.
     #[default]
     Default,
-    /// The quickest settings: baseline JPEG. Larger files, less latency.
+    /// The quickest settings: baseline JPEG from libjpeg-turbo. Larger
+    /// files, less latency.
     Fast,
 }
 

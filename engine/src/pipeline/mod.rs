@@ -218,6 +218,7 @@ pub fn process(
         quality: transform.quality_for(format),
         progressive: transform.progressive && transform.compression != Compression::Fast,
         palette: transform.explicit_quality && transform.quality < 100,
+        fast: transform.compression == Compression::Fast,
     };
     let mut bytes = codecs::encode_with(&image, format, &encoding)?;
     if format == ImageFormat::Jpeg {

@@ -1,0 +1,155 @@
+//! The default JPEG encoder: mozjpeg's methods (trellis quantisation of
+//! the DCT coefficients, optimised Huffman tables, overshoot deringing, its
+//! progressive scan script) through `mozjpeg-rs`, a safe-Rust port whose
+//! output matches C mozjpeg. It trades encode time for bytes: libjpeg-turbo
+//! ([`super::turbo`]) stays the encoder of `compression=fast`.
+//!
+//! A second C libjpeg (mozjpeg-sys) would export the same `jpeg_*` symbols
+//! as the libjpeg-turbo that decodes; this port has no C symbols at all.
+
+use mozjpeg_rs::{Encoder, QuantTableIdx, Subsampling};
+
+use super::internal;
+use super::turbo::Layout;
+use crate::Error;
+
+/// Encodes a tightly packed grey or RGB image at `quality` (1..=100).
+/// Chroma is subsampled 4:2:0 below quality 90 and kept whole from 90 up,
+/// the rule of the libjpeg-turbo path. The quantisation tables are the
+/// JPEG standard's (libjpeg's, libvips', not mozjpeg's default
+/// ImageMagick ones), so `quality` means what it means everywhere else;
+/// on the corpus photos they also need fewer bytes at equal SSIM
+/// (`scripts/bench/bytes_ssim.py`).
+pub(crate) fn encode(
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    layout: Layout,
+    quality: u8,
+    progressive: bool,
+) -> Result<Vec<u8>, Error> {
+    let subsampling = match layout {
+        Layout::Grey => Subsampling::Gray,
+        Layout::Rgb if quality < 90 => Subsampling::S420,
+        Layout::Rgb => Subsampling::S444,
+        Layout::Cmyk => return Err(internal("the JPEG encoder takes grey or RGB")),
+    };
+    // Progressive: mozjpeg's fixed scan script (the `optimize_scans` search
+    // over scan scripts doubles the encode time for about 1 % of bytes).
+    let encoder = if progressive {
+        Encoder::progressive_balanced()
+    } else {
+        Encoder::baseline_optimized()
+    }
+    .quant_tables(QuantTableIdx::JpegAnnexK)
+    .quality(quality.clamp(1, 100))
+    .subsampling(subsampling);
+    let result = match layout {
+        Layout::Grey => encoder.encode_gray(pixels, width, height),
+        _ => encoder.encode_rgb(pixels, width, height),
+    };
+    result.map_err(|err| internal(&format!("JPEG encoding failed: {err}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A photo-like test card: smooth gradients with fine texture on top,
+    /// which is where trellis quantisation earns its bytes.
+    fn card(width: u32, height: u32) -> Vec<u8> {
+        (0..height)
+            .flat_map(|y| {
+                (0..width).flat_map(move |x| {
+                    let texture = ((x * 7 + y * 13) % 17) as u8 * 3;
+                    [
+                        (x * 200 / width) as u8 + texture,
+                        (y * 200 / height) as u8 + texture / 2,
+                        ((x + y) * 100 / (width + height)) as u8 + 40,
+                    ]
+                })
+            })
+            .collect()
+    }
+
+    fn decode(jpeg: &[u8]) -> image::DynamicImage {
+        image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg).expect("decodes")
+    }
+
+    #[test]
+    fn encodes_rgb_and_grey_in_both_modes() {
+        let (width, height) = (97, 61); // not a multiple of the MCU
+        let rgb = card(width, height);
+        let grey: Vec<u8> = rgb.chunks(3).map(|p| p[1]).collect();
+        for progressive in [false, true] {
+            let jpeg = encode(&rgb, width, height, Layout::Rgb, 80, progressive).expect("rgb");
+            let image = decode(&jpeg);
+            assert_eq!((image.width(), image.height()), (width, height));
+            assert!(image.color().has_color());
+            // SOF2 for progressive, SOF0 for baseline.
+            let sof = if progressive { 0xC2 } else { 0xC0 };
+            assert!(jpeg.windows(2).any(|w| w == [0xFF, sof]), "{progressive}");
+
+            let jpeg = encode(&grey, width, height, Layout::Grey, 80, progressive).expect("grey");
+            assert!(!decode(&jpeg).color().has_color());
+        }
+    }
+
+    #[test]
+    fn quality_90_keeps_chroma_whole() {
+        let (width, height) = (64, 48);
+        let rgb = card(width, height);
+        for (quality, luma_factors) in [(80, 0x22), (90, 0x11)] {
+            let jpeg = encode(&rgb, width, height, Layout::Rgb, quality, true).expect("encodes");
+            let sof = jpeg
+                .windows(2)
+                .position(|w| w == [0xFF, 0xC2])
+                .expect("frame header");
+            // Marker (2), length (2), precision (1), size (4), count (1),
+            // then the first component: id, sampling factors.
+            assert_eq!(jpeg[sof + 11], luma_factors, "quality {quality}");
+        }
+    }
+
+    #[test]
+    fn smaller_than_libjpeg_turbo_at_the_same_fidelity() {
+        // The same image through both encoders, each at the quality where
+        // its error against the original is about the same: the trellis
+        // encoder must need fewer bytes. Error is the mean absolute
+        // difference of the decoded pixels.
+        let (width, height) = (256, 192);
+        let rgb = card(width, height);
+        let error = |jpeg: &[u8]| {
+            let decoded = decode(jpeg).to_rgb8();
+            let sum: u64 = decoded
+                .as_raw()
+                .iter()
+                .zip(&rgb)
+                .map(|(a, b)| u64::from(a.abs_diff(*b)))
+                .sum();
+            sum as f64 / rgb.len() as f64
+        };
+        let turbo = super::super::turbo::encode_with(&rgb, width, height, Layout::Rgb, 80, true)
+            .expect("libjpeg-turbo");
+        let target = error(&turbo);
+        // The smallest trellis output at least as faithful as libjpeg-turbo's.
+        let trellis = (50..=100)
+            .map(|q| encode(&rgb, width, height, Layout::Rgb, q, true).expect("trellis"))
+            .find(|jpeg| error(jpeg) <= target)
+            .expect("some quality is as faithful");
+        assert!(
+            trellis.len() < turbo.len(),
+            "trellis {} bytes, libjpeg-turbo {} bytes",
+            trellis.len(),
+            turbo.len()
+        );
+    }
+
+    #[test]
+    fn wrong_buffers_are_errors_not_panics() {
+        let err = encode(&[0; 10], 4, 4, Layout::Rgb, 80, true).expect_err("short buffer");
+        assert_eq!(err.kind, crate::ErrorKind::Internal);
+        assert!(encode(&[0; 0], 0, 0, Layout::Grey, 80, false).is_err());
+        assert!(encode(&[0; 64], 4, 4, Layout::Cmyk, 80, false).is_err());
+    }
+}
