@@ -21,6 +21,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use image_engine::compat::image_filter;
 use image_engine::endpoint::Source;
 use image_engine::http::EntityTag;
 use image_engine::{Error, Transform};
@@ -94,11 +95,17 @@ pub struct RequestCtx {
     /// The request is held (`Request::block`) for a waiting or running job.
     pub blocked: bool,
     pub stats: Stats,
+    /// When the origin last sent part of the original (see `filter`: an
+    /// origin that went quiet until `proxy_read_timeout` is a 504).
+    pub last_input: Option<std::time::Instant>,
     /// On an endpoint's fetch (a subrequest): the endpoint request that
     /// sends what the fetch produced (see `endpoint.rs`).
     pub fetch_for: Option<Request>,
     /// On an endpoint request: its fetch and what came back.
     pub endpoint: Option<Box<EndpointState>>,
+    /// In an `image_filter` location: the request's settings (see
+    /// `image_filter.rs`).
+    pub image_filter: Option<image_filter::Settings>,
 }
 
 /// Where an endpoint request (`image_endpoint`) stands.
@@ -163,6 +170,8 @@ impl RequestCtx {
             cleanup_added: false,
             fetch_for: None,
             endpoint: None,
+            last_input: None,
+            image_filter: None,
         }
     }
 

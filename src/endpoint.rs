@@ -35,6 +35,7 @@
 //! ```
 
 use std::net::IpAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use image_engine::endpoint::{self, headers, loops, redirect, Source};
 use image_engine::{Error, ErrorKind};
@@ -66,9 +67,29 @@ unsafe extern "C" fn resume_handler(r: *mut ngx_http_request_t) {
     guard((), || {
         // SAFETY: nginx calls write handlers with a live request.
         if let Some(request) = unsafe { Request::from_raw(r) } {
-            resume(request);
+            if catch_unwind(AssertUnwindSafe(|| resume(request))).is_err() {
+                // The request was retained for this module to end: a panic
+                // must still end it (500, or a closed connection once the
+                // response has started), or it would hang.
+                let _ = catch_unwind(AssertUnwindSafe(|| resume_failed(request)));
+            }
         }
     })
+}
+
+/// Ends an endpoint request whose completion panicked.
+fn resume_failed(request: Request) {
+    let rc = match request.ctx::<RequestCtx>() {
+        Some(ctx) if !request.header_sent() => {
+            let err = Error::new(ErrorKind::Internal, "the image engine failed unexpectedly");
+            send_error(request, ctx, &err, Sink::Top)
+        }
+        _ => Status::NGX_ERROR.0,
+    };
+    if rc == Status::NGX_ERROR.0 {
+        request.set_connection_error();
+    }
+    request.finalize(rc);
 }
 
 fn serve(request: Request) -> ngx_int_t {
@@ -301,6 +322,11 @@ fn resume(request: Request) {
     let Some(ctx) = request.ctx::<RequestCtx>() else {
         return;
     };
+    if crate::fault::requested(request) == Some(crate::fault::Fault::Endpoint)
+        && ctx.endpoint.as_ref().is_some_and(|s| s.outcome.is_some())
+    {
+        panic!("fault injected in the endpoint's completion");
+    }
     let Some(state) = ctx.endpoint.as_mut() else {
         return;
     };

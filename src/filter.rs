@@ -6,6 +6,8 @@
 //! The module is ordered before the copy filter (see `lib.rs`), so static
 //! files reach us as memory buffers once `main_filter_need_in_memory` is set.
 
+use std::time::{Duration, Instant};
+
 use image_engine::endpoint::redirect;
 use image_engine::http::origin;
 use image_engine::{Error, ErrorKind};
@@ -16,7 +18,7 @@ use crate::conditional;
 use crate::conf::LocConf;
 use crate::ctx::{hand_over, Outcome, RequestCtx, State};
 use crate::fault::{self, Fault};
-use crate::nginx::{flush, guard, pass_header, InChain, Request, Sink};
+use crate::nginx::{flush, guard, pass_header, InChain, OriginCut, Request, Sink};
 use crate::offload;
 use crate::options;
 use crate::response::{send_error, send_not_modified};
@@ -56,6 +58,9 @@ fn header(request: Request) -> ngx_int_t {
     let conf = LocConf::of(request);
     let ctx = match request.ctx::<RequestCtx>() {
         Some(ctx) => ctx,
+        None if crate::image_filter::active(conf) => {
+            return crate::image_filter::header(request, conf).unwrap_or(Status::NGX_ERROR.0);
+        }
         None => {
             // The precontent phase did not see this request (a response
             // produced before it, e.g. `return 200`). Transform it all the
@@ -159,6 +164,7 @@ fn transform_header(request: Request, ctx: &mut RequestCtx) -> ngx_int_t {
     }
 
     ctx.state = State::Reading;
+    ctx.last_input = Some(Instant::now());
     ctx.sink = Sink::Next;
     // The header waits until the output's length and type are known.
     request.want_body_in_memory();
@@ -184,6 +190,9 @@ fn body(request: Request, chain: InChain) -> ngx_int_t {
             let _ = chain.consume(request, None);
             Status::NGX_OK.0
         }
+        State::Reading if ctx.image_filter.is_some() => {
+            crate::image_filter::read(request, ctx, &chain)
+        }
         State::Reading => read(request, ctx, &chain),
     }
 }
@@ -191,6 +200,7 @@ fn body(request: Request, chain: InChain) -> ngx_int_t {
 /// Appends the chain's bytes to the original; starts processing at the end.
 fn read(request: Request, ctx: &mut RequestCtx, chain: &InChain) -> ngx_int_t {
     let conf = LocConf::of(ctx.home(request));
+    let before = ctx.input.len();
     let last = match chain.consume(request, Some(&mut ctx.input)) {
         Ok(last) => last,
         Err(_) => {
@@ -209,6 +219,20 @@ fn read(request: Request, ctx: &mut RequestCtx, chain: &InChain) -> ngx_int_t {
         return send_error(request, ctx, &too_large(conf.buffer_size), Sink::Next);
     }
     if !last {
+        // What nginx sends once the origin is gone is a bare flush (what the
+        // origin sent before went through here already).
+        let quiet_for = ctx.last_input.map_or(Duration::ZERO, |t| t.elapsed());
+        let cut = (ctx.input.len() == before)
+            .then(|| request.origin_cut(quiet_for))
+            .flatten();
+        if let Some(cut) = cut {
+            ctx.input = Vec::new();
+            request.set_buffered(false);
+            return send_error(request, ctx, &cut_error(cut), Sink::Next);
+        }
+        if ctx.input.len() > before {
+            ctx.last_input = Some(Instant::now());
+        }
         // Hold the request open until the last buffer arrives.
         request.set_buffered(true);
         return Status::NGX_OK.0;
@@ -265,6 +289,21 @@ fn origin_error(request: Request, status: usize) -> Option<Error> {
         _ => format!("the origin refused the request with status {status}"),
     };
     Some(Error::new(kind, message))
+}
+
+/// The error for a proxied original that stopped before its end: the
+/// client gets a JSON error instead of a closed connection.
+fn cut_error(cut: OriginCut) -> Error {
+    match cut {
+        OriginCut::Closed => Error::new(
+            ErrorKind::OriginUnreachable,
+            "the origin closed the connection before the whole image arrived",
+        ),
+        OriginCut::TimedOut => Error::new(
+            ErrorKind::OriginTimeout,
+            "the origin stopped sending the image (proxy_read_timeout)",
+        ),
+    }
 }
 
 fn too_large(limit: usize) -> Error {

@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use image_engine::compat::image_filter;
 use image_engine::{Control, Error, ErrorKind, Limits, Output, Transform};
 
 pub struct Job {
@@ -29,6 +30,8 @@ pub struct Job {
     /// The bytes of `image_memory` the job holds while it runs (its
     /// predicted peak).
     pub reserved: u64,
+    /// Process as `image_filter` does instead of with `transform`.
+    pub image_filter: Option<image_filter::Settings>,
 }
 
 impl Job {
@@ -52,6 +55,7 @@ impl Job {
             panic_on_return: false,
             stall: Duration::ZERO,
             reserved: 0,
+            image_filter: None,
         }
     }
 
@@ -79,7 +83,12 @@ impl Job {
                 panic!("fault injected in the image job");
             }
             std::thread::sleep(self.stall);
-            image_engine::process(&self.input, &self.transform, &self.limits, &control)
+            match &self.image_filter {
+                Some(settings) => {
+                    image_filter::process(&self.input, settings, &self.limits, &control)
+                }
+                None => image_engine::process(&self.input, &self.transform, &self.limits, &control),
+            }
         }))
         .unwrap_or_else(|_| {
             Err(Error::new(

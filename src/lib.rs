@@ -26,6 +26,8 @@ mod endpoint;
 mod error_caching;
 mod fault;
 mod filter;
+mod image_filter;
+mod image_filter_reply;
 mod job;
 mod metrics;
 mod nginx;

@@ -25,6 +25,7 @@ use ngx::core::Status;
 
 use crate::conf::{LocConf, ThreadPoolConf};
 use crate::ctx::{RequestCtx, State};
+use crate::image_filter_reply;
 use crate::job::Job;
 use crate::nginx::{Request, ThreadPool, Timer};
 use crate::response;
@@ -77,12 +78,7 @@ pub fn start(
             ctx.stats.process_ms = Some(job.elapsed.as_millis() as u64);
             ctx.stats.processing = Some(job.elapsed);
             request.set_buffered(false);
-            Ok(Some(response::respond(
-                request,
-                ctx,
-                result,
-                job.into_input(),
-            )))
+            Ok(Some(respond(request, ctx, result, job.into_input())))
         }
     }
 }
@@ -122,6 +118,13 @@ fn submit(
     }
     request.block();
     ctx.blocked = true;
+    // From here until the job is back, a client that leaves is noticed by
+    // the read handler; a close reported before it was in place is seen by
+    // running it once more.
+    request.watch_client();
+    if request.connection_broken() {
+        request.recheck_client();
+    }
     Ok(())
 }
 
@@ -153,6 +156,13 @@ fn deadline_passed(request: Request) {
         return;
     };
     ctx.deadline = None;
+    if ctx.image_filter.is_some() {
+        // image_filter answers with nginx's error page, which cannot go
+        // out while the request is blocked on its job: the job stops at its
+        // next check of its own deadline (which has passed too) and the
+        // 504 is sent when it is back.
+        return;
+    }
     ctx.cancel.store(true, Ordering::Relaxed);
     if ctx.state != State::Processing || request.client_gone() {
         return;
@@ -163,7 +173,7 @@ fn deadline_passed(request: Request) {
     );
     request.close_after_response();
     let sink = ctx.sink;
-    if response::send_error(request, ctx, &err, sink) == Status::NGX_ERROR.0 {
+    if send_error(request, ctx, &err, sink) == Status::NGX_ERROR.0 {
         request.set_connection_error();
     }
 }
@@ -172,10 +182,27 @@ fn deadline_passed(request: Request) {
 /// slot is given on whatever happens while sending.
 fn job_done(request: Request, pool: ThreadPool, job: Job) {
     let reserved = job.reserved;
-    if catch_unwind(AssertUnwindSafe(|| complete(request, job))).is_err() {
-        let _ = catch_unwind(AssertUnwindSafe(|| fail(request)));
+    if catch_unwind(AssertUnwindSafe(|| complete(request, job))).is_err()
+        && catch_unwind(AssertUnwindSafe(|| fail(request))).is_err()
+    {
+        // Even the 500 could not be sent: the connection closes.
+        let _ = catch_unwind(AssertUnwindSafe(|| abandon(request)));
     }
     start_next(pool, reserved);
+}
+
+/// Ends a request whose completion and whose 500 both panicked: nothing
+/// more is sent, the connection closes, the request is let go.
+fn abandon(request: Request) {
+    if let Some(ctx) = request.ctx::<RequestCtx>() {
+        ctx.state = State::Sent;
+        if ctx.blocked {
+            ctx.blocked = false;
+            request.unblock();
+        }
+    }
+    request.set_connection_error();
+    request.resume();
 }
 
 /// Ends a request whose completion panicked: a 500 if nothing was sent
@@ -194,7 +221,7 @@ fn fail(request: Request) {
     let unsent = ctx.state == State::Processing && !request.client_gone();
     let err = Error::new(ErrorKind::Internal, "the image engine failed unexpectedly");
     let sink = ctx.sink;
-    if !unsent || response::send_error(request, ctx, &err, sink) == Status::NGX_ERROR.0 {
+    if !unsent || send_error(request, ctx, &err, sink) == Status::NGX_ERROR.0 {
         ctx.state = State::Sent;
         request.set_connection_error();
     }
@@ -213,6 +240,13 @@ fn start_next(pool: ThreadPool, freed: u64) {
             Some(ctx) => (ctx.pending.take(), !ctx.cancelled()),
             None => (None, false),
         };
+        // A waiting job never takes a slot for a client that left, even one
+        // whose close nginx has not reported to the read handler.
+        let wanted = wanted && !next.connection_broken();
+        if !wanted && !next.client_gone() {
+            // Logged as 499; the request stays blocked until `complete`.
+            next.end_client_gone();
+        }
         let Some(mut job) = job else {
             // Cannot happen (a waiting request always holds its job), but a
             // request must never stay blocked: let it go on.
@@ -261,14 +295,48 @@ fn complete(request: Request, mut job: Job) {
         Some(ctx) if ctx.state == State::Processing && !request.client_gone() => {
             ctx.stats.process_ms = Some(job.elapsed.as_millis() as u64);
             ctx.stats.processing = Some(job.elapsed);
-            let rc = response::respond(request, ctx, result, job.into_input());
+            let rc = respond(request, ctx, result, job.into_input());
             if rc == Status::NGX_ERROR.0 {
                 request.set_connection_error();
             }
         }
-        // Nobody to answer; or answered already (the timeout's 504).
-        Some(ctx) if ctx.state == State::Processing => ctx.state = State::Sent,
+        // Nobody to answer; or answered already (the timeout's 504). How
+        // long the job ran (none: dropped before it started) still goes to
+        // the access log.
+        Some(ctx) if ctx.state == State::Processing => {
+            if !job.elapsed.is_zero() {
+                ctx.stats.process_ms = Some(job.elapsed.as_millis() as u64);
+            }
+            ctx.state = State::Sent;
+        }
         _ => {}
     }
     request.resume();
+}
+
+/// Sends a job's result: as `image_filter` answers in its locations, else
+/// as `image_transform` does.
+fn respond(
+    request: Request,
+    ctx: &mut RequestCtx,
+    result: Result<image_engine::Output, Error>,
+    original: Vec<u8>,
+) -> isize {
+    if ctx.image_filter.is_some() {
+        return image_filter_reply::respond(request, ctx, result);
+    }
+    response::respond(request, ctx, result, original)
+}
+
+/// Sends an error of the offload itself (time limit, failed completion).
+fn send_error(
+    request: Request,
+    ctx: &mut RequestCtx,
+    err: &Error,
+    sink: crate::nginx::Sink,
+) -> isize {
+    if ctx.image_filter.is_some() {
+        return image_filter_reply::refuse(request, ctx, err);
+    }
+    response::send_error(request, ctx, err, sink)
 }

@@ -31,6 +31,11 @@ fn precontent(request: Request) -> ngx_int_t {
         return Status::NGX_DECLINED.0;
     }
     let conf = LocConf::of(request);
+    if crate::image_filter::active(conf) && request.is_head() {
+        // As for image_transform below: a proxied origin must send the
+        // body for the output's length to be known.
+        request.set_method_name("GET");
+    }
     let Some(template) = conf.options() else {
         return Status::NGX_DECLINED.0;
     };

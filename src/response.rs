@@ -260,13 +260,16 @@ fn log_error(request: Request, err: &Error) {
 /// whole body. An endpoint's fetch sends nothing itself: the headers are
 /// set on the endpoint request (`request` here), which sends them and the
 /// body once the fetch is finalized.
-fn send(
+pub fn send(
     request: Request,
     ctx: &mut RequestCtx,
     status: u16,
     mime: &'static str,
     sink: Sink,
 ) -> ngx_int_t {
+    if crate::fault::requested(request) == Some(crate::fault::Fault::Response) {
+        panic!("fault injected while sending the response");
+    }
     request.set_status(status);
     request.set_content_type(mime);
     request.set_content_length(ctx.output.len());

@@ -23,6 +23,7 @@
 
 pub mod admission;
 pub mod backoff;
+pub mod compat;
 pub mod endpoint;
 pub mod error;
 pub mod http;

@@ -8,7 +8,9 @@
 
 mod common;
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -26,6 +28,49 @@ const TARGETS: [(&str, Target); 3] = [
 /// The slowest any one input may be, the fuzzer's hang threshold; a loaded
 /// CI box gets some slack on top.
 const HANG: Duration = Duration::from_secs(3);
+
+/// The largest single allocation any one input may make, the fuzzer's
+/// `-malloc_limit_mb` brought down to what the fuzz limits (1 MP) can
+/// justify: a parser that reserves what a file claims instead of what it
+/// holds shows up here on stable, not only under libFuzzer.
+const MAX_ALLOCATION: usize = 256 << 20;
+
+/// The system allocator, remembering the largest request since the last
+/// reset (tests run in parallel threads, so a reset is shared; a false
+/// alarm would need another input to be over the budget too).
+struct Largest;
+
+static LARGEST: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// only addition is an atomic maximum, which neither allocates nor unwinds.
+unsafe impl GlobalAlloc for Largest {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
+        // SAFETY: the caller's contract is passed on as it is.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract is passed on as it is.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
+        // SAFETY: the caller's contract is passed on as it is.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LARGEST.fetch_max(new_size, Ordering::Relaxed);
+        // SAFETY: the caller's contract is passed on as it is.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Largest = Largest;
 
 /// Small originals of every format and flavour the engine decodes.
 fn images() -> Vec<Vec<u8>> {
@@ -132,10 +177,16 @@ fn regressions(target: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 fn timed(target: Target, input: &[u8], what: &str) {
+    LARGEST.store(0, Ordering::Relaxed);
     let start = Instant::now();
     target(input);
     let elapsed = start.elapsed();
     assert!(elapsed < HANG, "{what} took {elapsed:?}");
+    let largest = LARGEST.load(Ordering::Relaxed);
+    assert!(
+        largest <= MAX_ALLOCATION,
+        "{what} asked for {largest} bytes at once"
+    );
 }
 
 /// libFuzzer's kind of mutations, with a fixed seed.

@@ -196,3 +196,74 @@ fn progressive_inputs_match_the_reference() {
     let grey = scan_script::write(&grey, &scan_script::libjpeg_default(1), true, 9);
     sweep("progressive grey with restarts", &grey);
 }
+
+/// One output width per decoding scale of a `width`-pixel source (1/8,
+/// 1/8 between 8× and 12×, 1/4, 1/2, full size; the margin rule in
+/// `turbo.rs`).
+fn one_width_per_scale(width: u32) -> [u32; 5] {
+    [
+        width * 10 / 130,
+        width * 10 / 115,
+        width * 10 / 60,
+        width * 10 / 30,
+        width * 10 / 15,
+    ]
+}
+
+fn at_every_scale(name: &str, input: &[u8]) {
+    let full = full_size(input);
+    for width in one_width_per_scale(full.width()) {
+        let db = check(name, input, &full, &format!("width={width}"), None);
+        eprintln!("{name} width={width}: {db:.1} dB");
+    }
+}
+
+/// Progressive versions of the corpus photos, made here without touching a
+/// coefficient: libjpeg's default script (jpegtran -progressive) on the
+/// 20-megapixel photo and the 13-megapixel one, and the mozjpeg-style
+/// script on the 13-megapixel photo's own coefficients.
+#[test]
+fn corpus_progressive_scripts_at_every_scale() {
+    let (Some(photo_13mp), Some(photo_20mp)) = (corpus("photo-13mp.jpg"), corpus("photo-20mp.jpg"))
+    else {
+        return;
+    };
+    let photo_13mp = without_icc_profile(&photo_13mp);
+    let libjpeg_20mp = turbo_jpeg::progressive_twin(&without_icc_profile(&photo_20mp));
+    assert!(turbo_jpeg::is_progressive(&libjpeg_20mp));
+    at_every_scale("20 MP, libjpeg script", &libjpeg_20mp);
+    let libjpeg_13mp = turbo_jpeg::progressive_twin(&photo_13mp);
+    at_every_scale("13 MP, libjpeg script", &libjpeg_13mp);
+    let pixels = decode(&photo_13mp).to_rgb8();
+    let coefficients = scan_script::coefficients(&pixels, scan_script::Sampling::S420);
+    let mozjpeg = scan_script::write(&coefficients, &scan_script::mozjpeg_style(3), true, 0);
+    at_every_scale("13 MP, mozjpeg-style script", &mozjpeg);
+}
+
+/// Generated progressive files at every scale: each subsampling with
+/// libjpeg's default script (successive approximation of every AC band)
+/// and the mozjpeg-style one, with and without restart markers.
+#[test]
+fn progressive_scripts_and_subsamplings_at_every_scale() {
+    use scan_script::Sampling;
+    let card = test_card(1601, 1067).to_rgb8();
+    for sampling in [
+        Sampling::Grey,
+        Sampling::S444,
+        Sampling::S422,
+        Sampling::S440,
+        Sampling::S420,
+    ] {
+        let coefficients = scan_script::coefficients(&card, sampling);
+        let count = coefficients.components.len();
+        for restart in [0u16, 5] {
+            for (script, scans) in [
+                ("libjpeg", scan_script::libjpeg_default(count)),
+                ("mozjpeg-style", scan_script::mozjpeg_style(count)),
+            ] {
+                let input = scan_script::write(&coefficients, &scans, true, restart);
+                at_every_scale(&format!("{sampling:?} {script} restart={restart}"), &input);
+            }
+        }
+    }
+}

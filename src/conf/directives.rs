@@ -5,14 +5,16 @@ use std::ffi::{c_char, c_void};
 use std::mem::offset_of;
 use std::ptr;
 
+use image_engine::compat::image_filter::{self, ConfError};
 use image_engine::endpoint::HostsAllowed;
 use image_engine::policy::{canonical_name, format_by_name};
 use ngx::core::{NGX_CONF_ERROR, NGX_CONF_OK};
 use ngx::ffi::{
     ngx_command_t, ngx_conf_set_flag_slot, ngx_conf_set_msec_slot, ngx_conf_set_num_slot,
     ngx_conf_set_size_slot, ngx_conf_t, ngx_str_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_FLAG,
-    NGX_CONF_NOARGS, NGX_CONF_TAKE1, NGX_CONF_TAKE12, NGX_CONF_TAKE2, NGX_HTTP_LOC_CONF,
-    NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF, NGX_HTTP_MAIN_CONF_OFFSET, NGX_HTTP_SRV_CONF,
+    NGX_CONF_NOARGS, NGX_CONF_TAKE1, NGX_CONF_TAKE12, NGX_CONF_TAKE123, NGX_CONF_TAKE2,
+    NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF, NGX_HTTP_MAIN_CONF_OFFSET,
+    NGX_HTTP_SRV_CONF,
 };
 use ngx::ngx_string;
 
@@ -21,8 +23,8 @@ use image_engine::options::Template;
 
 use super::{Fallback, LocConf, MainConf, OptionTemplate, ThreadPoolConf, TransformConf};
 use crate::nginx::{
-    arg_is, arg_text, guard, parse_seconds, parse_size, Config, FailureZone, ThreadPool,
-    MIN_ZONE_SIZE,
+    arg_is, arg_text, guard, parse_seconds, parse_size, ComplexValue, Config, FailureZone,
+    ThreadPool, MIN_ZONE_SIZE,
 };
 
 const DUPLICATE: *mut c_char = c"is duplicate".as_ptr() as *mut c_char;
@@ -389,6 +391,54 @@ directive!(set_status, |cf, _conf: LocConf| {
     }
 });
 
+/// Ends a parser of image_filter's directives: nginx's message for a bad
+/// argument.
+fn conf_result(cf: &Config, result: Result<(), ConfError>) -> *mut c_char {
+    match result {
+        Ok(()) => NGX_CONF_OK,
+        Err(ConfError::Invalid(message)) => {
+            cf.emerg(format_args!("{message}"));
+            NGX_CONF_ERROR
+        }
+        Err(ConfError::Reported) => NGX_CONF_ERROR,
+    }
+}
+
+// Lines combine as in nginx (no "is duplicate").
+directive!(set_image_filter, |cf, conf: LocConf| {
+    let args: Vec<String> = cf.args().iter().map(arg_text).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = conf
+        .image_filter
+        .image_filter(&args, |text| cf.compile_text(text));
+    conf_result(&cf, result)
+});
+
+/// `image_filter_jpeg_quality`, `_webp_quality` and `_sharpen`: a number
+/// or variables; the last one at a level wins, as in nginx.
+fn set_filter_number(
+    cf: &mut Config,
+    zero_allowed: bool,
+    slot: &mut Option<image_filter::Arg<ComplexValue>>,
+) -> *mut c_char {
+    let text = arg_text(&cf.args()[0]);
+    let result = image_filter::Directives::number(&text, zero_allowed, |t| cf.compile_text(t))
+        .map(|arg| *slot = Some(arg));
+    conf_result(cf, result)
+}
+
+directive!(set_image_filter_jpeg_quality, |cf, conf: LocConf| {
+    set_filter_number(&mut cf, false, &mut conf.image_filter.jpeg_quality)
+});
+
+directive!(set_image_filter_webp_quality, |cf, conf: LocConf| {
+    set_filter_number(&mut cf, false, &mut conf.image_filter.webp_quality)
+});
+
+directive!(set_image_filter_sharpen, |cf, conf: LocConf| {
+    set_filter_number(&mut cf, true, &mut conf.image_filter.sharpen)
+});
+
 const ANY_LEVEL: ngx_uint_t =
     (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF) as ngx_uint_t;
 
@@ -414,8 +464,8 @@ const fn command(name: ngx_str_t, args: u32, set: Setter, offset: usize) -> ngx_
 /// nothing else.
 macro_rules! commands {
     ($vis:vis static mut $table:ident = [$($name:literal $args:ident $set:ident $($field:ident)?;)*];) => {
-        // The rows, the three special directives below and the terminator.
-        $vis static mut $table: [ngx_command_t; 0 $(+ one!($name))* + 4] =
+        // The rows, the four special directives below and the terminator.
+        $vis static mut $table: [ngx_command_t; 0 $(+ one!($name))* + 5] =
         [$(command(ngx_string!($name), $args, $set, 0 $(+ offset_of!(LocConf, $field))?),)*
             ngx_command_t {
                 name: ngx_string!("image_error_zone"),
@@ -437,6 +487,15 @@ macro_rules! commands {
                 name: ngx_string!("image_status"),
                 type_: (NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS) as ngx_uint_t,
                 set: Some(set_status),
+                conf: NGX_HTTP_LOC_CONF_OFFSET,
+                offset: 0,
+                post: ptr::null_mut(),
+            },
+            // Location level only, as nginx's.
+            ngx_command_t {
+                name: ngx_string!("image_filter"),
+                type_: (NGX_HTTP_LOC_CONF | NGX_CONF_TAKE123) as ngx_uint_t,
+                set: Some(set_image_filter),
                 conf: NGX_HTTP_LOC_CONF_OFFSET,
                 offset: 0,
                 post: ptr::null_mut(),
@@ -485,4 +544,10 @@ commands! { pub static mut COMMANDS = [
     "image_webp_quality"         NGX_CONF_TAKE1  set_webp_quality;
     "image_avif_quality"         NGX_CONF_TAKE1  set_avif_quality;
     "image_server_timing"              NGX_CONF_FLAG  ngx_conf_set_flag_slot server_timing;
+    "image_filter_buffer"        NGX_CONF_TAKE1  ngx_conf_set_size_slot image_filter_buffer;
+    "image_filter_jpeg_quality"  NGX_CONF_TAKE1  set_image_filter_jpeg_quality;
+    "image_filter_webp_quality"  NGX_CONF_TAKE1  set_image_filter_webp_quality;
+    "image_filter_sharpen"       NGX_CONF_TAKE1  set_image_filter_sharpen;
+    "image_filter_transparency"  NGX_CONF_FLAG   ngx_conf_set_flag_slot image_filter_transparency;
+    "image_filter_interlace"     NGX_CONF_FLAG   ngx_conf_set_flag_slot image_filter_interlace;
 ]; }

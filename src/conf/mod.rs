@@ -6,6 +6,7 @@ mod directives;
 
 use std::ffi::{c_char, c_void};
 
+use image_engine::compat::image_filter;
 use image_engine::endpoint::{EndpointRules, HostsAllowed};
 use image_engine::http::{Negotiation, SuccessPolicy};
 use image_engine::{FormatQualities, Limits, Policy};
@@ -143,6 +144,12 @@ pub struct LocConf {
     pub format_qualities: FormatQualities,
     /// `image_server_timing`.
     pub server_timing: isize, // slot (flag)
+    /// `image_filter` lines and `image_filter_*_quality`,
+    /// `image_filter_sharpen` (nginx's image_filter directives).
+    pub image_filter: image_filter::Directives<ComplexValue>,
+    pub image_filter_buffer: usize,       // slot
+    pub image_filter_transparency: isize, // slot (flag)
+    pub image_filter_interlace: isize,    // slot (flag)
 }
 
 impl Default for LocConf {
@@ -175,6 +182,10 @@ impl Default for LocConf {
             endpoint_rules: EndpointRules::default(),
             format_qualities: FormatQualities::default(),
             server_timing: UNSET_NUM,
+            image_filter: image_filter::Directives::default(),
+            image_filter_buffer: UNSET_SIZE,
+            image_filter_transparency: UNSET_NUM,
+            image_filter_interlace: UNSET_NUM,
         }
     }
 }
@@ -353,7 +364,10 @@ impl LocConf {
         self.merge_endpoint(prev);
         self.merge_format_qualities(prev);
         merge(&mut self.server_timing, prev.server_timing, UNSET_NUM, 0);
-        let transforms = self.options().is_some() || self.endpoint.is_some();
+        self.merge_image_filter(prev);
+        let transforms = self.options().is_some()
+            || self.endpoint.is_some()
+            || self.image_filter.mode() != image_filter::Filter::Off;
         if self.thread_pool == ThreadPoolConf::Unset && transforms {
             let pool = ThreadPool::add(config, None).ok_or(())?;
             self.thread_pool = ThreadPoolConf::Pool(pool);
@@ -406,6 +420,38 @@ impl LocConf {
         this.jpeg = this.jpeg.or(parent.jpeg);
         this.webp = this.webp.or(parent.webp);
         this.avif = this.avif.or(parent.avif);
+    }
+}
+
+impl LocConf {
+    /// nginx's image_filter merge; the slots nginx's own parsers fill are
+    /// carried into the engine's [`image_filter::Directives`].
+    fn merge_image_filter(&mut self, prev: &LocConf) {
+        self.image_filter.merge(&prev.image_filter);
+        merge(
+            &mut self.image_filter_buffer,
+            prev.image_filter_buffer,
+            UNSET_SIZE,
+            image_filter::DEFAULT_BUFFER,
+        );
+        let flags = [
+            (
+                &mut self.image_filter_transparency,
+                prev.image_filter_transparency,
+                1,
+            ),
+            (
+                &mut self.image_filter_interlace,
+                prev.image_filter_interlace,
+                0,
+            ),
+        ];
+        for (value, prev, default) in flags {
+            merge(value, prev, UNSET_NUM, default);
+        }
+        self.image_filter.buffer = Some(self.image_filter_buffer);
+        self.image_filter.transparency = Some(self.image_filter_transparency == 1);
+        self.image_filter.interlace = Some(self.image_filter_interlace == 1);
     }
 }
 

@@ -15,14 +15,19 @@
 //!   arguments, compiled values, handler and filter registration.
 //! - `subrequest.rs`: subrequests (an endpoint's fetch), their headers,
 //!   waking the parent; `resolver.rs`: host lookups with nginx's resolver.
+//! - `upstream.rs`: whether a proxied origin is gone before the end of
+//!   its body (closed, or silent for `proxy_read_timeout`).
 //! - `variable.rs`: variables whose value is computed by a safe getter.
 //! - [`FailureZone`] (`failure_zone.rs`): the shared-memory zone of
 //!   `image_error_zone`.
 //! - [`MetricsZone`] (`metrics_zone.rs`): the shared-memory counters of
 //!   `image_status`.
+//! - `client.rs`: noticing a client that left while its job waits or
+//!   runs (the request's read handler, a test of the connection).
 //! - `guard.rs`: panic containment for every `extern "C"` entry point.
 
 mod body;
+mod client;
 mod config;
 mod failure_zone;
 mod guard;
@@ -33,6 +38,7 @@ mod resolver;
 mod subrequest;
 mod thread_pool;
 mod timer;
+mod upstream;
 mod variable;
 
 pub use body::{flush, install_filters, pass_header, InChain, Sink};
@@ -45,4 +51,5 @@ pub use request::{now, parse_http_time, LogLevel, ModuleCtx, Request};
 pub use resolver::Lookup;
 pub use thread_pool::ThreadPool;
 pub use timer::Timer;
+pub use upstream::OriginCut;
 pub use variable::Getter;

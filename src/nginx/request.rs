@@ -9,8 +9,9 @@ use std::sync::Arc;
 use ngx::core::Pool;
 use ngx::ffi::{
     ngx_http_cleanup_add, ngx_http_complex_value, ngx_http_discard_request_body,
-    ngx_http_finalize_request, ngx_http_request_t, ngx_http_run_posted_requests, ngx_int_t,
-    ngx_str_t, NGX_HTTP_GET, NGX_HTTP_HEAD, NGX_LOG_ERR, NGX_LOG_INFO,
+    ngx_http_filter_finalize_request, ngx_http_finalize_request, ngx_http_request_t,
+    ngx_http_run_posted_requests, ngx_http_weak_etag, ngx_int_t, ngx_str_t, NGX_HTTP_GET,
+    NGX_HTTP_HEAD, NGX_LOG_ERR, NGX_LOG_INFO,
 };
 use ngx::ngx_log_error;
 
@@ -271,6 +272,11 @@ impl Request {
         self.raw_mut().set_header_only(1);
     }
 
+    /// Whether the response header went out already.
+    pub fn header_sent(self) -> bool {
+        self.raw().header_sent() != 0
+    }
+
     pub fn header_only(self) -> bool {
         self.raw().header_only() != 0
     }
@@ -373,6 +379,25 @@ impl Request {
     pub fn discard_body(self) -> bool {
         // SAFETY: the request is live.
         unsafe { ngx_http_discard_request_body(self.as_ptr()) == ngx::core::Status::NGX_OK.0 }
+    }
+
+    /// Answers `status` with nginx's own error page (or the location's
+    /// `error_page` for it) in place of a response whose header our filter
+    /// holds, as a filter module does: other modules' contexts are reset,
+    /// ours is kept. Returns what the filter returns to nginx.
+    pub fn filter_finalize(self, status: u16) -> ngx_int_t {
+        // SAFETY: the request is live and its header not sent yet; the
+        // module table is a static nginx only writes while loading it.
+        unsafe {
+            let module = std::ptr::addr_of_mut!(crate::ngx_http_image_module);
+            ngx_http_filter_finalize_request(self.as_ptr(), module, status as ngx_int_t)
+        }
+    }
+
+    /// Makes a strong `ETag` weak: the body is derived from the original's.
+    pub fn weaken_etag(self) {
+        // SAFETY: the request is live; nginx only edits the ETag header.
+        unsafe { ngx_http_weak_etag(self.as_ptr()) }
     }
 
     /// Ends a request answered from a phase handler with `rc`.

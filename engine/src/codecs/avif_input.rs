@@ -84,6 +84,8 @@ impl Avif {
 }
 
 fn parse(bytes: &[u8]) -> Result<AvifData, Error> {
+    super::isobmff_bounds::check(bytes)
+        .map_err(|what| corrupt(&format!("AVIF container: {what}")))?;
     avif_parse::read_avif(&mut Cursor::new(bytes)).map_err(|err| match err {
         avif_parse::Error::Unsupported(what) => Error::new(
             ErrorKind::UnsupportedFormat,

@@ -6,7 +6,9 @@
 //! meant for a 400-pixel thumbnail never exists at full size, neither in
 //! time nor in memory. Entropy decoding still reads the whole file, except
 //! for progressive files at 1/8, which are reduced to their DC scans first
-//! (`progressive_dc.rs`, `dc_baseline.rs`).
+//! (`progressive_dc.rs`, `dc_baseline.rs`), and at 1/4, whose scans of
+//! frequencies the reduced decode does not need are dropped
+//! (`progressive_scans.rs`).
 //!
 //! A handle is created per image (a few kilobytes; creating one costs
 //! microseconds) and never shared, so nothing here needs locking. Errors
@@ -17,7 +19,7 @@ use std::ffi::CStr;
 
 use turbojpeg_sys as tj;
 
-use super::{corrupt, dc_baseline, detail, internal, progressive_dc};
+use super::{corrupt, dc_baseline, detail, internal, progressive_dc, progressive_scans};
 use crate::{Error, ErrorKind, Limits};
 
 /// The layouts this module decodes to and encodes from.
@@ -251,6 +253,15 @@ impl Jpeg<'_> {
                 // its header read again.
                 self.reads_as_the_same_image(self.bytes);
             }
+        }
+        if let Some(fewer_scans) = progressive_scans::rewrite(self.bytes, reduction) {
+            if self.reads_as_the_same_image(&fewer_scans) {
+                if let Ok(decoded) = self.decode_stream(&fewer_scans, reduction) {
+                    return Ok(decoded);
+                }
+            }
+            // As above: the original decides.
+            self.reads_as_the_same_image(self.bytes);
         }
         self.decode_stream(self.bytes, reduction)
     }

@@ -155,6 +155,9 @@ pub struct Transform {
     /// The location's default quality per output format, used when the
     /// request gives no `quality` (set by the glue, not by options).
     pub format_qualities: FormatQualities,
+    /// Transparency is flattened onto `background` whatever the output
+    /// format (`image_filter_transparency off`; not an option).
+    pub opaque: bool,
 }
 
 impl Default for Transform {
@@ -184,6 +187,7 @@ impl Default for Transform {
             gamma: 1.0,
             saturation: 1.0,
             format_qualities: FormatQualities::default(),
+            opaque: false,
         }
     }
 }

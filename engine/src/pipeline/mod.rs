@@ -208,7 +208,7 @@ pub fn process(
         Some(format) => format,
         None => default_output(original_format, image.color().has_alpha()),
     };
-    if format == ImageFormat::Jpeg && image.color().has_alpha() {
+    if (format == ImageFormat::Jpeg || transform.opaque) && image.color().has_alpha() {
         // JPEG has no alpha: what shows through is the background.
         image = pad::flatten(&image, transform.background);
     }

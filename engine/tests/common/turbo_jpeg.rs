@@ -86,6 +86,17 @@ pub fn progressive(
 
 /// The same coefficients in one sequential scan.
 pub fn sequential_twin(jpeg: &[u8]) -> Vec<u8> {
+    lossless(jpeg, 0)
+}
+
+/// The same coefficients with libjpeg's default progressive scan script
+/// (what `jpegtran -progressive` writes).
+pub fn progressive_twin(jpeg: &[u8]) -> Vec<u8> {
+    lossless(jpeg, tj::TJXOPT_PROGRESSIVE as CInt)
+}
+
+/// A lossless transform that only rewrites the scans.
+fn lossless(jpeg: &[u8], options: CInt) -> Vec<u8> {
     let handle = Handle::new(tj::TJINIT_TJINIT_TRANSFORM);
     let transform = tj::tjtransform {
         r: tj::tjregion {
@@ -95,7 +106,7 @@ pub fn sequential_twin(jpeg: &[u8]) -> Vec<u8> {
             h: 0,
         },
         op: tj::TJXOP_TJXOP_NONE as CInt,
-        options: 0,
+        options,
         data: std::ptr::null_mut(),
         customFilter: None,
     };
