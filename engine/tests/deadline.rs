@@ -22,7 +22,8 @@ fn heavy() -> (Vec<u8>, Transform) {
     let noise: Vec<u8> = rng.bytes(2_400 * 2_400 * 4);
     let image = ImageBuffer::<Rgba<u8>, _>::from_raw(2_400, 2_400, noise).expect("buffer");
     let png = png_of(&DynamicImage::ImageRgba8(image));
-    let transform = image_engine::parse("width=2300,format=jpeg,compression=fast").expect("options");
+    let transform =
+        image_engine::parse("width=2300,format=jpeg,compression=fast").expect("options");
     (png, transform)
 }
 
