@@ -49,6 +49,18 @@ pub(super) fn segments(bytes: &[u8]) -> (Vec<Segment>, Option<usize>) {
     }
 }
 
+/// The payload of the marker segment whose length field starts at `at`
+/// and the offset just past the segment, or `None` when the length is
+/// impossible or runs past the data.
+pub(super) fn segment_at(bytes: &[u8], at: usize) -> Option<(&[u8], usize)> {
+    let length = usize::from(be16(bytes, at)?);
+    let end = at.checked_add(length)?;
+    if length < 2 || end > bytes.len() {
+        return None;
+    }
+    Some((&bytes[at + 2..end], end))
+}
+
 /// The offset just past the first SOS marker: where entropy-coded data
 /// starts.
 pub(super) fn first_scan(bytes: &[u8]) -> Option<usize> {

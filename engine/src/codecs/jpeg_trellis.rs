@@ -10,13 +10,12 @@
 use mozjpeg_rs::{Encoder, QuantTableIdx, Subsampling};
 
 use super::internal;
-use super::turbo::Layout;
+use super::turbo::{subsamples_chroma, Layout};
 use crate::Error;
 
 /// Encodes a tightly packed grey or RGB image at `quality` (1..=100).
-/// Chroma is subsampled 4:2:0 below quality 90 and kept whole from 90 up,
-/// the rule of the libjpeg-turbo path. The quantisation tables are the
-/// JPEG standard's (libjpeg's, libvips', not mozjpeg's default
+/// Chroma as [`subsamples_chroma`] says, the rule of the libjpeg-turbo
+/// path. The quantisation tables are the JPEG standard's (libjpeg's, libvips', not mozjpeg's default
 /// ImageMagick ones), so `quality` means what it means everywhere else;
 /// on the corpus photos they also need fewer bytes at equal SSIM
 /// (`scripts/bench/bytes_ssim.py`).
@@ -30,7 +29,7 @@ pub(crate) fn encode(
 ) -> Result<Vec<u8>, Error> {
     let subsampling = match layout {
         Layout::Grey => Subsampling::Gray,
-        Layout::Rgb if quality < 90 => Subsampling::S420,
+        Layout::Rgb if subsamples_chroma(quality) => Subsampling::S420,
         Layout::Rgb => Subsampling::S444,
         Layout::Cmyk => return Err(internal("the JPEG encoder takes grey or RGB")),
     };

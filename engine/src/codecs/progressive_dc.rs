@@ -19,7 +19,7 @@ use std::ops::Range;
 use super::be16;
 use super::jpeg_bits::BitReader;
 use super::jpeg_huffman::{canonical_codes, Decoder};
-use super::jpeg_markers::find_marker;
+use super::jpeg_markers::{find_marker, segment_at};
 
 /// Most scans read. The same cap libjpeg is given (see `turbo.rs`): past
 /// it the file goes to libjpeg, which refuses it.
@@ -99,12 +99,7 @@ pub(super) fn read(bytes: &[u8]) -> Option<Frame> {
             0xDA => pos = reader.scan(after)?,
             0xD8 => return None,
             _ => {
-                let length = usize::from(be16(bytes, after)?);
-                let end = after.checked_add(length)?;
-                if length < 2 || end > bytes.len() {
-                    return None;
-                }
-                let payload = &bytes[after + 2..end];
+                let (payload, end) = segment_at(bytes, after)?;
                 match marker {
                     0xC2 => reader.frame(payload)?,
                     0xC4 => reader.huffman(payload)?,

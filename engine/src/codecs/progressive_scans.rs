@@ -30,8 +30,7 @@
 //! more scans than libjpeg is allowed to read, goes to libjpeg whole, which
 //! reports it as it always did.
 
-use super::be16;
-use super::jpeg_markers::find_marker;
+use super::jpeg_markers::{find_marker, segment_at};
 use super::progressive_dc::MAX_SCANS;
 
 /// The highest zig-zag index kept for a component decoded with an
@@ -89,12 +88,7 @@ pub(super) fn rewrite(bytes: &[u8], reduction: u32) -> Option<Vec<u8>> {
             }
             0xD8 => return None,
             _ => {
-                let length = usize::from(be16(bytes, after)?);
-                let end = after.checked_add(length)?;
-                if length < 2 || end > bytes.len() {
-                    return None;
-                }
-                let payload = &bytes[after + 2..end];
+                let (payload, end) = segment_at(bytes, after)?;
                 match marker {
                     0xC2 if components.is_empty() => {
                         components = plans(payload, reduction as usize)?;

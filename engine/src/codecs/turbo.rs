@@ -390,9 +390,16 @@ fn is_truncated(message: &str, bytes: &[u8]) -> bool {
     !bytes[scan..].windows(2).any(|w| w == [0xFF, 0xD9])
 }
 
-/// Encodes a tightly packed grey or RGB image. Chroma is subsampled 4:2:0
-/// below quality 90 and kept at full resolution from 90 up (libvips' and
-/// most encoders' rule). Baseline, standard Huffman tables, no metadata.
+/// Whether colour JPEGs at `quality` get 4:2:0 chroma: below 90, kept at
+/// full resolution from 90 up (libvips' and most encoders' rule). Both
+/// JPEG encoders follow it.
+pub(super) fn subsamples_chroma(quality: u8) -> bool {
+    quality < 90
+}
+
+/// Encodes a tightly packed grey or RGB image, chroma as
+/// [`subsamples_chroma`] says. Baseline, standard Huffman tables, no
+/// metadata.
 #[cfg(test)]
 pub(crate) fn encode(
     pixels: &[u8],
@@ -422,7 +429,7 @@ pub(crate) fn encode_with(
     let handle = Handle::new(tj::TJINIT_TJINIT_COMPRESS)?;
     let subsampling = match layout {
         Layout::Grey => tj::TJSAMP_TJSAMP_GRAY,
-        Layout::Rgb if quality < 90 => tj::TJSAMP_TJSAMP_420,
+        Layout::Rgb if subsamples_chroma(quality) => tj::TJSAMP_TJSAMP_420,
         Layout::Rgb | Layout::Cmyk => tj::TJSAMP_TJSAMP_444,
     };
     handle.set(
