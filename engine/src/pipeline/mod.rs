@@ -220,12 +220,12 @@ pub fn process(
         palette: transform.explicit_quality && transform.quality < 100,
         fast: transform.compression == Compression::Fast,
     };
-    let mut bytes = codecs::encode_with(&image, format, &encoding)?;
+    let mut bytes = codecs::encode_with(&image, format, &encoding, &check)?;
     if format == ImageFormat::Jpeg {
         bytes = with_metadata(bytes, &metadata, transform.metadata);
     }
-    // Encoders run in one call: a job that ran out of time meanwhile is
-    // still reported as such, never as a late success.
+    // Not every encoder can be stopped part-way: a job that ran out of
+    // time meanwhile is still reported as such, never as a late success.
     control.check()?;
     let timings = StageTimings {
         decode: decoded - started,
