@@ -144,8 +144,7 @@ impl Source<'_> {
     pub(crate) fn orientation(&mut self) -> Orientation {
         match self {
             Source::Jpeg(_, orientation) | Source::Cmyk(_, orientation, _) => *orientation,
-            // `irot`/`imir` are not read: AVIF encoders store upright pixels.
-            Source::Avif(..) => Orientation::NoTransforms,
+            Source::Avif(avif, _) => avif.orientation(),
             Source::Generic(decoder) => decoder.orientation().unwrap_or(Orientation::NoTransforms),
         }
     }
@@ -160,7 +159,10 @@ impl Source<'_> {
                 icc: None,
                 ..metadata.clone()
             },
-            Source::Avif(..) => Metadata::default(),
+            Source::Avif(avif, _) => Metadata {
+                icc: avif.icc(),
+                ..Metadata::default()
+            },
             Source::Generic(decoder) => Metadata {
                 icc: decoder.icc_profile().ok().flatten(),
                 exif: decoder.exif_metadata().ok().flatten(),

@@ -8,6 +8,7 @@
 mod avif;
 mod avif_input;
 mod bmp;
+mod cicp_profile;
 mod dav1d;
 mod dc_baseline;
 mod decode;
@@ -17,6 +18,7 @@ mod gif;
 mod gif_frames;
 mod ico;
 mod isobmff_bounds;
+mod item_properties;
 mod jpeg;
 mod jpeg_bits;
 mod jpeg_huffman;
