@@ -8,6 +8,9 @@ PACKAGES=(libpcre2-dev libclang-dev libssl-dev zlib1g-dev cmake nasm)
 # AVIF input: the AV1 decoder (libdav1d, found with pkg-config and linked
 # dynamically; the Debian package then depends on libdav1d).
 PACKAGES+=(libdav1d-dev pkg-config)
+# HEIC input: the system's libheif (Debian's carries libde265 to decode and
+# x265 to encode); heif-enc writes the HEIC the integration tests serve.
+PACKAGES+=(libheif-dev libheif-examples)
 # The HTTP/2 tests use curl as their client and openssl to make a certificate.
 PACKAGES+=(curl openssl)
 

@@ -1,4 +1,4 @@
-//! Formats through nginx: TIFF, BMP and AVIF originals, `format=json`,
+//! Formats through nginx: TIFF, BMP, AVIF and HEIC originals, `format=json`,
 //! `metadata=`, progressive and baseline JPEG, quality levels, PNG8,
 //! lossless WebP, `compression=fast`, and colour-managed originals.
 
@@ -215,6 +215,32 @@ fn avif_originals_are_read_back() {
     assert_eq!(value["original"]["format"], "image/avif");
     assert_eq!(value["original"]["width"], 320);
     assert_eq!(value["height"], 120);
+    // An `irot` property (a quarter turn anticlockwise) is applied: the
+    // 16-byte `pixi` property is overwritten by a 16-byte `irot`, so no
+    // offset in the file moves.
+    let pixi = avif
+        .body
+        .windows(8)
+        .position(|w| w == b"\0\0\0\x10pixi")
+        .expect("the module's AVIF has a pixi property");
+    let mut turned = avif.body.clone();
+    turned[pixi + 4..pixi + 16].copy_from_slice(b"irot\x01\0\0\0\0\0\0\0");
+    std::fs::write(server._files.path().join("turned.avif"), &turned).expect("write AVIF");
+    let json = server.nginx.get("/img/turned.avif?o=format=json");
+    json.assert_status(200);
+    let value: serde_json::Value = serde_json::from_slice(&json.body).expect("JSON body");
+    assert_eq!(
+        (&value["width"], &value["height"]),
+        (&240.into(), &320.into())
+    );
+    let resp = server.nginx.get("/img/turned.avif?o=width=120,format=png");
+    let (format, w, h) = assert_transformed(&resp, "image/png");
+    assert_eq!((format, w, h), (image::ImageFormat::Png, 120, 160));
+    // A damaged property is a corrupt original.
+    turned[pixi + 3] = 8;
+    std::fs::write(server._files.path().join("bad-irot.avif"), &turned).expect("write AVIF");
+    let resp = server.nginx.get("/img/bad-irot.avif?o=width=100");
+    resp.assert_status(400);
     // A damaged AVIF is the usual error for a corrupt original.
     let cut = &avif.body[..avif.body.len() / 2];
     std::fs::write(server._files.path().join("cut.avif"), cut).expect("write AVIF");
@@ -224,6 +250,55 @@ fn avif_originals_are_read_back() {
         "a truncated AVIF must fail: {}",
         resp.describe()
     );
+}
+
+/// The photo as HEIC, written by libheif's `heif-enc` (scripts/setup.sh
+/// installs it), or `None` with a note when it is not installed.
+fn heic_of(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    let png = dir.join("for-heic.png");
+    std::fs::write(
+        &png,
+        encode(&DynamicImage::ImageRgb8(photo()), image::ImageFormat::Png),
+    )
+    .expect("write PNG");
+    let heic = dir.join("photo.heic");
+    let made = std::process::Command::new("heif-enc")
+        .args(["-q", "90", "-o"])
+        .arg(&heic)
+        .arg(&png)
+        .output();
+    match made {
+        Ok(out) if out.status.success() => Some(heic),
+        _ => {
+            eprintln!("skipping the HEIC request: heif-enc (libheif-examples) is not installed");
+            None
+        }
+    }
+}
+
+#[test]
+fn heic_originals_are_transformed() {
+    let server = start();
+    let Some(heic) = heic_of(server._files.path()) else {
+        return;
+    };
+    let resp = server.nginx.get("/img/photo.heic?o=width=160");
+    let (format, w, h) = assert_transformed(&resp, "image/jpeg");
+    assert_eq!((format, w, h), (image::ImageFormat::Jpeg, 160, 120));
+    let json = server.nginx.get("/img/photo.heic?o=width=160,format=json");
+    json.assert_status(200);
+    let value: serde_json::Value = serde_json::from_slice(&json.body).expect("JSON body");
+    assert_eq!(value["original"]["format"], "image/heic");
+    assert_eq!(value["original"]["width"], 320);
+    // A truncated HEIC is a corrupt original.
+    let bytes = std::fs::read(&heic).expect("read HEIC");
+    let cut = &bytes[..bytes.len() / 2];
+    std::fs::write(server._files.path().join("cut.heic"), cut).expect("write HEIC");
+    server
+        .nginx
+        .get("/img/cut.heic?o=width=100")
+        .assert_status(400);
+    server.nginx.assert_log_clean();
 }
 
 #[test]

@@ -72,6 +72,9 @@ pub enum ImageFormat {
     /// Input only (the largest icon); output as JPEG, or PNG when
     /// transparent.
     Ico,
+    /// Input only (HEIC: HEVC-coded HEIF, decoded by the system's
+    /// libheif); output as JPEG, or PNG when transparent.
+    Heic,
     /// Output only (`format=json`): the sizes, read from the header,
     /// nothing decoded or encoded.
     Json,
@@ -89,6 +92,7 @@ impl ImageFormat {
             ImageFormat::Tiff => "image/tiff",
             ImageFormat::Bmp => "image/bmp",
             ImageFormat::Ico => "image/vnd.microsoft.icon",
+            ImageFormat::Heic => "image/heic",
             ImageFormat::Json => "application/json",
         }
     }
@@ -104,6 +108,7 @@ impl ImageFormat {
             ImageFormat::Tiff => "tiff",
             ImageFormat::Bmp => "bmp",
             ImageFormat::Ico => "ico",
+            ImageFormat::Heic => "heic",
             ImageFormat::Json => "json",
         }
     }
@@ -114,7 +119,11 @@ impl ImageFormat {
     pub fn is_output(self) -> bool {
         !matches!(
             self,
-            ImageFormat::Tiff | ImageFormat::Bmp | ImageFormat::Ico | ImageFormat::Json
+            ImageFormat::Tiff
+                | ImageFormat::Bmp
+                | ImageFormat::Ico
+                | ImageFormat::Heic
+                | ImageFormat::Json
         )
     }
 }

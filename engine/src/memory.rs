@@ -47,7 +47,11 @@ fn encoder_bytes_per_pixel(format: ImageFormat) -> u64 {
         // and reference frames and its analysis buffers.
         ImageFormat::Avif => 40,
         // Not written (the pipeline picks an output format for them).
-        ImageFormat::Tiff | ImageFormat::Bmp | ImageFormat::Ico | ImageFormat::Json => 0,
+        ImageFormat::Tiff
+        | ImageFormat::Bmp
+        | ImageFormat::Ico
+        | ImageFormat::Heic
+        | ImageFormat::Json => 0,
     }
 }
 
@@ -145,6 +149,9 @@ pub(crate) fn estimate(
         // The icon inside (a BMP or a PNG, up to 16-bit) and its copy.
         ImageFormat::Ico => (pixel_bytes, full * pixel_bytes * 2),
         ImageFormat::Bmp => (4, full * 4),
+        // libheif's YUV planes (up to 16 bits a sample, 4:4:4), its
+        // interleaved RGBA and the copy handed over.
+        ImageFormat::Heic => (4, full * (6 + 4 + 4)),
         // The canvas the previous frames left, the frame being read and
         // its composition onto the canvas (see `codecs::decode`).
         ImageFormat::Gif | ImageFormat::Webp if header.frames > 1 => (4, full * 4 * 3),

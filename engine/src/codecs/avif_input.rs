@@ -3,11 +3,17 @@
 //! decoded by libdav1d ([`super::dav1d`]) and turned into RGB by `yuv`
 //! with the matrix and range the AV1 sequence header gives.
 //!
-//! The size comes from the AV1 sequence header of the primary item, read
-//! without decoding, so the location's limits apply before any pixel is
-//! allocated. Grid images (the tiled layout of some camera files) and AVIF
-//! sequences are refused by name. Deeper than 8 bits stays 16-bit through
-//! the pipeline, like 16-bit PNG.
+//! The size comes from the primary item's `ispe` property (or, without
+//! one, the AV1 sequence header), read without decoding, so the location's
+//! limits apply before any pixel is allocated. The container's item
+//! properties ([`super::item_properties`]) decide what is shown: `irot`
+//! and `imir` become the image's orientation (applied with EXIF's, so the
+//! reported size is the upright one), a `colr` of type `nclx` gives the
+//! YUV matrix and range (over the AV1 header's, as libavif does) and its
+//! primaries and transfer, and an ICC `colr` is converted like a JPEG's
+//! embedded profile. Grid images (the tiled layout of some camera files)
+//! and AVIF sequences are refused by name. Deeper than 8 bits stays 16-bit
+//! through the pipeline, like 16-bit PNG.
 
 use std::io::Cursor;
 
@@ -16,7 +22,8 @@ use image::{DynamicImage, ImageBuffer, Rgb, Rgba};
 use yuv::{YuvGrayImage, YuvPlanarImage, YuvRange, YuvStandardMatrix};
 
 use super::dav1d::{self, Frame, Layout};
-use super::{corrupt, detail, internal, Header};
+use super::item_properties::{self, ItemProperties};
+use super::{cicp_profile, corrupt, detail, internal, Header};
 use crate::{Error, ErrorKind, Limits};
 
 /// `ftyp` at offset 4 with the still-image brand as the major brand.
@@ -27,7 +34,7 @@ pub(super) fn looks_like(bytes: &[u8]) -> bool {
 /// The primary item's size from its AV1 sequence header: nothing decoded.
 pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
     let avif = parse(bytes)?;
-    let (width, height) = size(&avif)?;
+    let (width, height) = size(&avif, &properties(bytes)?)?;
     // 10- and 12-bit AVIFs are kept at 16 bits per channel, with alpha:
     // the widest layout, so the memory prediction never falls short.
     Ok(Header {
@@ -39,15 +46,18 @@ pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
 /// An AVIF whose container has been read; the AV1 items are not decoded.
 pub(crate) struct Avif {
     data: AvifData,
+    properties: ItemProperties,
     width: u32,
     height: u32,
 }
 
 pub(super) fn open(bytes: &[u8]) -> Result<Avif, Error> {
     let data = parse(bytes)?;
-    let (width, height) = size(&data)?;
+    let properties = properties(bytes)?;
+    let (width, height) = size(&data, &properties)?;
     Ok(Avif {
         data,
+        properties,
         width,
         height,
     })
@@ -58,20 +68,35 @@ impl Avif {
         (self.width, self.height)
     }
 
+    /// `irot` and `imir`, as one orientation.
+    pub(super) fn orientation(&self) -> image::metadata::Orientation {
+        item_properties::orientation(&self.properties.transforms)
+    }
+
+    /// The profile the colours are in: the ICC `colr`, else one made from
+    /// the `nclx` code points when they are not sRGB's.
+    pub(super) fn icc(&self) -> Option<Vec<u8>> {
+        self.properties
+            .icc
+            .clone()
+            .or_else(|| cicp_profile::icc_for(self.properties.cicp.as_ref()?))
+    }
+
     /// Decodes the colour item (and the alpha item, if any) into an RGB or
     /// RGBA image: 8-bit for 8-bit AV1, 16-bit otherwise.
     pub(super) fn decode(&self, limits: &Limits) -> Result<DynamicImage, Error> {
-        let colour = dav1d::decode(&self.data.primary_item, limits.max_pixels)?;
+        let colour = Coded {
+            frame: dav1d::decode(&self.data.primary_item, limits.max_pixels)?,
+            cicp: self.properties.cicp,
+        };
         let alpha = match self.data.alpha_item.as_deref() {
             Some(item) => Some(dav1d::decode(item, limits.max_pixels)?),
             None => None,
         };
-        if (colour.width(), colour.height()) != (self.width, self.height) {
-            return Err(corrupt(
-                "the AV1 frame is not the size its sequence header gives",
-            ));
+        if (colour.frame.width(), colour.frame.height()) != (self.width, self.height) {
+            return Err(corrupt("the AV1 frame is not the size the container gives"));
         }
-        let image = if colour.bit_depth() == 8 {
+        let image = if colour.frame.bit_depth() == 8 {
             DynamicImage::ImageRgb8(rgb8(&colour)?)
         } else {
             DynamicImage::ImageRgb16(rgb16(&colour)?)
@@ -99,16 +124,60 @@ fn parse(bytes: &[u8]) -> Result<AvifData, Error> {
     })
 }
 
-fn size(avif: &AvifData) -> Result<(u32, u32), Error> {
+fn properties(bytes: &[u8]) -> Result<ItemProperties, Error> {
+    item_properties::read(bytes).map_err(|what| corrupt(&format!("AVIF item properties: {what}")))
+}
+
+/// The primary image's size: `ispe`'s, which the AV1 frame must match;
+/// without `ispe`, the sequence header's. A sequence header larger than
+/// `ispe` is refused here, before the decoder sees it.
+fn size(avif: &AvifData, properties: &ItemProperties) -> Result<(u32, u32), Error> {
     let meta = avif
         .primary_item_metadata()
         .map_err(|err| corrupt(&format!("AV1 sequence header: {err}")))?;
-    Ok((meta.max_frame_width.get(), meta.max_frame_height.get()))
+    let coded = (meta.max_frame_width.get(), meta.max_frame_height.get());
+    match properties.size {
+        Some(ispe) if coded.0 > ispe.0 || coded.1 > ispe.1 => Err(corrupt(
+            "the AV1 sequence header is larger than the image's ispe",
+        )),
+        Some(ispe) => Ok(ispe),
+        None => Ok(coded),
+    }
+}
+
+/// A decoded frame with the container's colour code points, which win
+/// over the AV1 sequence header's.
+struct Coded {
+    frame: Frame,
+    cicp: Option<item_properties::Cicp>,
+}
+
+impl Coded {
+    /// H.273 matrix coefficients: the container's unless unspecified (2).
+    fn matrix(&self) -> u32 {
+        match self.cicp {
+            Some(cicp) if cicp.matrix != 2 => u32::from(cicp.matrix),
+            _ => self.frame.matrix(),
+        }
+    }
+
+    fn full_range(&self) -> bool {
+        self.cicp
+            .map_or_else(|| self.frame.full_range(), |cicp| cicp.full_range)
+    }
+}
+
+impl std::ops::Deref for Coded {
+    type Target = Frame;
+
+    fn deref(&self) -> &Frame {
+        &self.frame
+    }
 }
 
 /// The YUV matrix for H.273 matrix coefficients. Unspecified is taken as
 /// BT.601, as libavif and browsers do.
-fn matrix(frame: &Frame) -> Result<Option<YuvStandardMatrix>, Error> {
+fn matrix(frame: &Coded) -> Result<Option<YuvStandardMatrix>, Error> {
     Ok(Some(match frame.matrix() {
         // Identity: the planes are G, B, R (no conversion).
         0 => return Ok(None),
@@ -126,7 +195,7 @@ fn matrix(frame: &Frame) -> Result<Option<YuvStandardMatrix>, Error> {
     }))
 }
 
-fn range(frame: &Frame) -> YuvRange {
+fn range(frame: &Coded) -> YuvRange {
     if frame.full_range() {
         YuvRange::Full
     } else {
@@ -139,7 +208,7 @@ fn yuv_failed(err: yuv::YuvError) -> Error {
 }
 
 /// An 8-bit frame as 8-bit RGB.
-fn rgb8(frame: &Frame) -> Result<image::RgbImage, Error> {
+fn rgb8(frame: &Coded) -> Result<image::RgbImage, Error> {
     let (width, height) = (frame.width(), frame.height());
     let mut rgb = vec![0u8; width as usize * height as usize * 3];
     let stride = |index| frame.stride_bytes(index) as u32;
@@ -182,7 +251,7 @@ fn rgb8(frame: &Frame) -> Result<image::RgbImage, Error> {
 type Rgb16Image = ImageBuffer<Rgb<u16>, Vec<u16>>;
 
 /// A 10- or 12-bit frame as 16-bit RGB (samples scaled to the full range).
-fn rgb16(frame: &Frame) -> Result<Rgb16Image, Error> {
+fn rgb16(frame: &Coded) -> Result<Rgb16Image, Error> {
     let (width, height) = (frame.width(), frame.height());
     let depth = frame.bit_depth();
     let mut rgb = vec![0u16; width as usize * height as usize * 3];

@@ -90,6 +90,9 @@ pub(crate) enum Source<'a> {
     /// An AVIF with its container read, and the limits its AV1 decoder
     /// is given.
     Avif(super::avif_input::Avif, Limits),
+    /// A HEIF with its container read, the file (libheif reads it again
+    /// when decoding) and the limits its decoder is given.
+    Heic(super::heic::Heic, &'a [u8], Limits),
     Generic(Box<dyn ImageDecoder + 'a>),
 }
 
@@ -119,6 +122,9 @@ pub(crate) fn open<'a>(
     if format == ImageFormat::Avif {
         return Ok(Source::Avif(avif_input::open(input)?, *limits));
     }
+    if format == ImageFormat::Heic {
+        return Ok(Source::Heic(super::heic::open(input)?, input, *limits));
+    }
     let input = CheckedInput {
         inner: Cursor::new(input),
         check,
@@ -135,6 +141,7 @@ impl Source<'_> {
         match self {
             Source::Jpeg(jpeg, _) | Source::Cmyk(jpeg, _, _) => (jpeg.width, jpeg.height),
             Source::Avif(avif, _) => avif.dimensions(),
+            Source::Heic(heic, _, _) => heic.dimensions(),
             Source::Generic(decoder) => decoder.dimensions(),
         }
     }
@@ -144,8 +151,8 @@ impl Source<'_> {
     pub(crate) fn orientation(&mut self) -> Orientation {
         match self {
             Source::Jpeg(_, orientation) | Source::Cmyk(_, orientation, _) => *orientation,
-            // `irot`/`imir` are not read: AVIF encoders store upright pixels.
-            Source::Avif(..) => Orientation::NoTransforms,
+            Source::Avif(avif, _) => avif.orientation(),
+            Source::Heic(heic, _, _) => heic.orientation(),
             Source::Generic(decoder) => decoder.orientation().unwrap_or(Orientation::NoTransforms),
         }
     }
@@ -160,7 +167,14 @@ impl Source<'_> {
                 icc: None,
                 ..metadata.clone()
             },
-            Source::Avif(..) => Metadata::default(),
+            Source::Avif(avif, _) => Metadata {
+                icc: avif.icc(),
+                ..Metadata::default()
+            },
+            Source::Heic(heic, _, _) => Metadata {
+                icc: heic.icc(),
+                ..Metadata::default()
+            },
             Source::Generic(decoder) => Metadata {
                 icc: decoder.icc_profile().ok().flatten(),
                 exif: decoder.exif_metadata().ok().flatten(),
@@ -206,6 +220,7 @@ impl Source<'_> {
                 Ok((DynamicImage::ImageRgb8(rgb), shrink))
             }
             Source::Avif(avif, limits) => Ok((avif.decode(&limits)?, 1)),
+            Source::Heic(heic, input, limits) => Ok((heic.decode(input, &limits)?, 1)),
             Source::Generic(decoder) => Ok((
                 guarded(|| DynamicImage::from_decoder(decoder).map_err(decode_error))?,
                 1,
@@ -224,6 +239,8 @@ fn image_format(format: ImageFormat) -> image::ImageFormat {
         ImageFormat::Tiff => image::ImageFormat::Tiff,
         ImageFormat::Bmp => image::ImageFormat::Bmp,
         ImageFormat::Ico => image::ImageFormat::Ico,
+        // Decoded by libheif, never by the generic decoder.
+        ImageFormat::Heic => image::ImageFormat::Avif,
         // Never sniffed from an original; the generic decoder refuses it.
         ImageFormat::Json => image::ImageFormat::Avif,
     }

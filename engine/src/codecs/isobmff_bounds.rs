@@ -48,16 +48,16 @@ fn boxes(mut payload: &[u8], depth: usize) -> Result<(), &'static str> {
 }
 
 /// One box read off the front of a payload.
-struct BmffBox<'a> {
-    kind: &'a [u8; 4],
-    content: &'a [u8],
+pub(super) struct BmffBox<'a> {
+    pub kind: &'a [u8; 4],
+    pub content: &'a [u8],
     /// What follows the box in its parent.
-    rest: &'a [u8],
+    pub rest: &'a [u8],
 }
 
 /// The first box of `bytes`, or an error when its declared size does not
 /// fit in `bytes`.
-fn next_box(bytes: &[u8]) -> Result<BmffBox<'_>, &'static str> {
+pub(super) fn next_box(bytes: &[u8]) -> Result<BmffBox<'_>, &'static str> {
     let short = "a box header is cut short";
     let size32 = u32::from_be_bytes(bytes.get(0..4).ok_or(short)?.try_into().unwrap());
     let kind: &[u8; 4] = bytes.get(4..8).ok_or(short)?.try_into().unwrap();

@@ -8,6 +8,7 @@
 mod avif;
 mod avif_input;
 mod bmp;
+mod cicp_profile;
 mod dav1d;
 mod dc_baseline;
 mod decode;
@@ -15,13 +16,16 @@ mod exif;
 pub(crate) mod frames;
 mod gif;
 mod gif_frames;
+mod heic;
 mod ico;
 mod isobmff_bounds;
+mod item_properties;
 mod jpeg;
 mod jpeg_bits;
 mod jpeg_huffman;
 mod jpeg_markers;
 mod jpeg_trellis;
+mod libheif;
 mod metadata;
 mod palette;
 mod panic_guard;
@@ -111,6 +115,7 @@ pub(crate) fn read_header(bytes: &[u8], format: ImageFormat) -> Result<Header, E
         ImageFormat::Bmp => bmp::header(bytes),
         ImageFormat::Ico => ico::header(bytes),
         ImageFormat::Avif => avif_input::header(bytes),
+        ImageFormat::Heic => heic::header(bytes),
         ImageFormat::Json => Err(Error::new(
             ErrorKind::UnsupportedFormat,
             format!(
@@ -150,7 +155,11 @@ fn max_side(format: ImageFormat) -> u32 {
         ImageFormat::Avif => avif::MAX_SIDE,
         ImageFormat::Png => i32::MAX as u32,
         // Not written as images: nothing to refuse.
-        ImageFormat::Tiff | ImageFormat::Bmp | ImageFormat::Ico | ImageFormat::Json => u32::MAX,
+        ImageFormat::Tiff
+        | ImageFormat::Bmp
+        | ImageFormat::Ico
+        | ImageFormat::Heic
+        | ImageFormat::Json => u32::MAX,
     }
 }
 
@@ -226,9 +235,14 @@ pub(crate) fn encode_with(
         ImageFormat::Gif => gif::encode(image),
         ImageFormat::Webp => webp::encode(image, quality, check),
         ImageFormat::Avif => avif::encode(image, quality),
-        ImageFormat::Tiff | ImageFormat::Bmp | ImageFormat::Ico | ImageFormat::Json => Err(
-            internal(&format!("{} is not an output format", format_label(format))),
-        ),
+        ImageFormat::Tiff
+        | ImageFormat::Bmp
+        | ImageFormat::Ico
+        | ImageFormat::Heic
+        | ImageFormat::Json => Err(internal(&format!(
+            "{} is not an output format",
+            format_label(format)
+        ))),
     }
 }
 
@@ -252,6 +266,7 @@ pub(crate) fn format_label(format: ImageFormat) -> &'static str {
         ImageFormat::Tiff => "TIFF",
         ImageFormat::Bmp => "BMP",
         ImageFormat::Ico => "ICO",
+        ImageFormat::Heic => "HEIC",
         ImageFormat::Json => "JSON",
     }
 }

@@ -20,7 +20,7 @@ pub fn sniff_format(bytes: &[u8]) -> Result<ImageFormat, Error> {
     match unsupported(bytes) {
         Some(name) => Err(Error::new(
             ErrorKind::UnsupportedFormat,
-            format!("the original is a {name} image; only JPEG, PNG, GIF, WebP, AVIF, TIFF, BMP and ICO are supported"),
+            format!("the original is a {name} image; only JPEG, PNG, GIF, WebP, AVIF, HEIC, TIFF, BMP and ICO are supported"),
         )),
         None => Err(Error::new(
             ErrorKind::NotAnImage,
@@ -46,6 +46,8 @@ fn supported(bytes: &[u8]) -> Option<ImageFormat> {
         Some(ImageFormat::Bmp)
     } else if super::ico::looks_like(bytes) {
         Some(ImageFormat::Ico)
+    } else if super::heic::looks_like(bytes) {
+        Some(ImageFormat::Heic)
     } else {
         None
     }
@@ -60,9 +62,8 @@ fn unsupported(bytes: &[u8]) -> Option<&'static str> {
         return match brand {
             // Still AVIF is read (see `supported`); sequences are not.
             b"avis" => Some("animated AVIF"),
-            b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1" => {
-                Some("HEIF")
-            }
+            // Still HEIF is read (see `supported`); sequences are not.
+            b"hevc" | b"hevx" | b"msf1" => Some("HEIF sequence"),
             b"jxl " => Some("JPEG XL"),
             // Other ISO media files are video or audio.
             _ => None,
@@ -189,8 +190,8 @@ mod tests {
     fn known_unsupported_formats_are_named() {
         for (body, name) in [
             (b"\0\0\0\x1cftypavis\0\0\0\0".to_vec(), "animated AVIF"),
-            (b"\0\0\0\x18ftypheic\0\0\0\0".to_vec(), "HEIF"),
-            (b"\0\0\0\x18ftypmif1\0\0\0\0".to_vec(), "HEIF"),
+            (b"\0\0\0\x18ftyphevc\0\0\0\0".to_vec(), "HEIF sequence"),
+            (b"\0\0\0\x18ftypmsf1\0\0\0\0".to_vec(), "HEIF sequence"),
             (vec![0xFF, 0x0A, 0xFA], "JPEG XL"),
             (b"\0\0\0\x0cJXL \r\n\x87\n".to_vec(), "JPEG XL"),
             (b"\0\0\0\x0cjP  \r\n\x87\n".to_vec(), "JPEG 2000"),

@@ -310,7 +310,11 @@ pub fn image_type(input: &[u8]) -> Option<ImageFormat> {
     }
     match crate::sniff_format(input) {
         Ok(
-            format @ (ImageFormat::Avif | ImageFormat::Tiff | ImageFormat::Bmp | ImageFormat::Ico),
+            format @ (ImageFormat::Avif
+            | ImageFormat::Tiff
+            | ImageFormat::Bmp
+            | ImageFormat::Ico
+            | ImageFormat::Heic),
         ) => Some(format),
         _ => None,
     }

@@ -1,0 +1,93 @@
+//! HEIC/HEIF originals (still images: one HEVC item or a grid of them, with
+//! or without alpha). The size comes from the primary item's `ispe`
+//! property, read in Rust without decoding, so the location's limits apply
+//! before libheif sees the file; the container's transforms and colour
+//! ([`super::item_properties`]) are honoured as for AVIF. The pixels are
+//! decoded by the system's libheif ([`super::libheif`]). Image sequences
+//! (`msf1`, `hevc` brands) are refused by name at sniffing.
+
+use super::item_properties::{self, ItemProperties};
+use super::{cicp_profile, corrupt, Header};
+use crate::{Error, Limits};
+
+/// Major brands of still HEIF files: HEVC (`heic`, `heix`: 10-bit),
+/// multi-layer HEVC (`heim`, `heis`) and the generic image brand.
+const STILL_BRANDS: [&[u8; 4]; 5] = [b"heic", b"heix", b"heim", b"heis", b"mif1"];
+
+pub(super) fn looks_like(bytes: &[u8]) -> bool {
+    bytes.get(4..8) == Some(b"ftyp")
+        && bytes
+            .get(8..12)
+            .is_some_and(|brand| STILL_BRANDS.iter().any(|still| still.as_slice() == brand))
+}
+
+/// The primary item's size from `ispe`: nothing decoded.
+pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
+    let heic = open(bytes)?;
+    // libheif's YUV planes (up to 16 bits a sample) and its RGBA result.
+    Ok(Header {
+        pixel_bytes: 8,
+        ..Header::still(heic.width, heic.height)
+    })
+}
+
+/// A HEIF whose container has been read; nothing decoded.
+pub(crate) struct Heic {
+    properties: ItemProperties,
+    width: u32,
+    height: u32,
+}
+
+pub(super) fn open(bytes: &[u8]) -> Result<Heic, Error> {
+    super::isobmff_bounds::check(bytes)
+        .map_err(|what| corrupt(&format!("HEIF container: {what}")))?;
+    let properties = item_properties::read(bytes)
+        .map_err(|what| corrupt(&format!("HEIF item properties: {what}")))?;
+    // Every HEIF image item carries its size (ISO/IEC 23008-12 § 6.5.3).
+    let (width, height) = properties
+        .size
+        .ok_or_else(|| corrupt("the HEIF primary image has no ispe size"))?;
+    Ok(Heic {
+        properties,
+        width,
+        height,
+    })
+}
+
+impl Heic {
+    pub(super) fn dimensions(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    /// `irot` and `imir`, as one orientation.
+    pub(super) fn orientation(&self) -> image::metadata::Orientation {
+        item_properties::orientation(&self.properties.transforms)
+    }
+
+    /// The ICC `colr`, else a profile for non-sRGB `nclx` code points.
+    pub(super) fn icc(&self) -> Option<Vec<u8>> {
+        self.properties
+            .icc
+            .clone()
+            .or_else(|| cicp_profile::icc_for(self.properties.cicp.as_ref()?))
+    }
+
+    /// Decodes the primary image; it must be the size `ispe` gave.
+    pub(super) fn decode(
+        &self,
+        bytes: &[u8],
+        limits: &Limits,
+    ) -> Result<image::DynamicImage, Error> {
+        let image = super::libheif::decode(bytes, limits)?;
+        if (image.width(), image.height()) != (self.width, self.height) {
+            return Err(corrupt(&format!(
+                "the HEIF image is {}×{}, its ispe gives {}×{}",
+                image.width(),
+                image.height(),
+                self.width,
+                self.height
+            )));
+        }
+        Ok(image)
+    }
+}
