@@ -61,7 +61,10 @@ impl Job {
 
     /// The job's predicted peak memory, from the original's header.
     pub fn predicted_memory(&self) -> Result<u64, Error> {
-        image_engine::predict_memory(&self.input, &self.transform, &self.limits)
+        match &self.image_filter {
+            Some(settings) => image_filter::predict_memory(&self.input, settings, &self.limits),
+            None => image_engine::predict_memory(&self.input, &self.transform, &self.limits),
+        }
     }
 
     /// `image_timeout`.

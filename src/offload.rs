@@ -63,12 +63,7 @@ pub fn start(
             "the image needs more memory to transform than this server allows",
         );
         request.set_buffered(false);
-        return Ok(Some(response::respond(
-            request,
-            ctx,
-            Err(err),
-            job.into_input(),
-        )));
+        return Ok(Some(respond(request, ctx, Err(err), job.into_input())));
     }
     job.reserved = cost;
     match conf.thread_pool {

@@ -481,3 +481,24 @@ fn a_failing_job_or_timeout_gets_nginx_pages_not_json() {
     assert_eq!(dims(&nginx.get("/resize/photo.jpg")), (100, 75));
     nginx.assert_log_clean();
 }
+
+#[test]
+fn the_memory_budget_counts_the_reduction_and_refuses_with_nginx_pages() {
+    // A 2048×1536 JPEG: about 9 MB decoded whole, a fraction of that at
+    // the 1/8 scale a 100 px box decodes at.
+    let image = ImageBuffer::from_fn(2048, 1536, |x, y| {
+        Rgb([(x % 251) as u8, (y % 241) as u8, 90])
+    });
+    let jpeg = encode(DynamicImage::ImageRgb8(image), image::ImageFormat::Jpeg);
+    assert!(jpeg.len() < 1024 * 1024, "fits image_filter_buffer");
+    let nginx = locations(&[
+        ("resize", "image_filter resize 100 100; image_memory 4m;"),
+        ("rotate", "image_filter rotate 90; image_memory 4m;"),
+    ]);
+    put(&nginx, "big.jpg", &jpeg);
+    // Within the budget because the prediction is the reduced decode's.
+    assert_eq!(dims(&nginx.get("/resize/big.jpg")), (100, 75));
+    // The whole image turned is over it: nginx's 415 page, not JSON 413.
+    assert_415(&nginx.get("/rotate/big.jpg"));
+    nginx.assert_log_clean();
+}

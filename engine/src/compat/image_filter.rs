@@ -404,6 +404,14 @@ fn unsupported(message: &str) -> Error {
     Error::new(ErrorKind::UnsupportedFormat, message)
 }
 
+/// What one response body becomes, decided from its header alone.
+enum Plan {
+    /// An answer that needs no decoding (`size`, an image that fits).
+    Ready(Output),
+    /// The engine's transform equal to the image_filter line.
+    Transform(Transform),
+}
+
 /// Processes one response body as image_filter would (`size`, `rotate`,
 /// `resize`, `crop`; `test` needs no processing, see [`image_type`]).
 /// `size` answers JSON (format [`ImageFormat::Json`]); an image that needs
@@ -415,13 +423,31 @@ pub fn process(
     limits: &Limits,
     control: &Control<'_>,
 ) -> Result<Output, Error> {
+    match plan(input, settings)? {
+        Plan::Ready(output) => Ok(output),
+        Plan::Transform(transform) => crate::process(input, &transform, limits, control),
+    }
+}
+
+/// The peak memory [`process`] is predicted to need, from the header (see
+/// [`crate::predict_memory`]): the transform the line amounts to, so a
+/// `resize` of a large JPEG counts its reduced decode, not the whole image.
+/// Answers that need no decoding cost nothing beyond the input.
+pub fn predict_memory(input: &[u8], settings: &Settings, limits: &Limits) -> Result<u64, Error> {
+    match plan(input, settings)? {
+        Plan::Ready(_) => Ok(0),
+        Plan::Transform(transform) => crate::predict_memory(input, &transform, limits),
+    }
+}
+
+fn plan(input: &[u8], settings: &Settings) -> Result<Plan, Error> {
     let kind = image_type(input);
     if settings.filter == Filter::Size {
         let size = kind.and_then(|format| {
             let header = codecs::read_header(input, format).ok()?;
             Some((header.width, header.height, format))
         });
-        return Ok(json(size_json(size), kind));
+        return Ok(Plan::Ready(json(size_json(size), kind)));
     }
     let Some(format) = kind else {
         return Err(unsupported(
@@ -457,10 +483,11 @@ pub fn process(
     let fits = u64::from(upright.0) <= settings.width && u64::from(upright.1) <= settings.height;
     let geometry = geometry(settings, upright);
     if settings.filter != Filter::Rotate && geometry.angle == 0 && fits && !forces(input, format) {
-        return Ok(as_is(input, format, upright));
+        return Ok(Plan::Ready(as_is(input, format, upright)));
     }
-    let transform = transform(input, format, settings, upright, &geometry);
-    crate::process(input, &transform, limits, control)
+    Ok(Plan::Transform(transform(
+        input, format, settings, upright, &geometry,
+    )))
 }
 
 /// image_filter re-encodes a JPEG that fits when its application data

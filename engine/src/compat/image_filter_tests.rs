@@ -414,3 +414,27 @@ fn transparency_off_drops_the_palette_transparency() {
     let kept = decoded(&run(&png, &s).unwrap()).to_rgba8();
     assert!(kept.pixels().any(|p| p.0[3] == 0));
 }
+
+#[test]
+fn memory_is_predicted_for_the_transform_the_line_amounts_to() {
+    let limits = Limits::default();
+    let input = jpeg(2048, 1536);
+    let whole = crate::predict_memory(&input, &Transform::default(), &limits).unwrap();
+    // A reduction to 100 px decodes at 1/8 scale: far less than the whole.
+    let small = predict_memory(&input, &settings(&[&["resize", "100", "100"]]), &limits).unwrap();
+    assert!(small > 0 && small * 4 < whole, "{small} vs {whole}");
+    // A quarter turn of the whole image needs about what the whole does.
+    let turned = predict_memory(&input, &settings(&[&["rotate", "90"]]), &limits).unwrap();
+    assert!(turned >= whole / 2, "{turned} vs {whole}");
+    // `size` and an image that fits are answered without decoding.
+    assert_eq!(
+        predict_memory(&input, &settings(&[&["size"]]), &limits),
+        Ok(0)
+    );
+    let fits = jpeg(60, 40);
+    let box_ = settings(&[&["resize", "100", "100"]]);
+    assert_eq!(predict_memory(&fits, &box_, &limits), Ok(0));
+    // Not an image: refused as process refuses it.
+    let err = predict_memory(b"<html>", &box_, &limits).unwrap_err();
+    assert_eq!(status(&err), 415);
+}
