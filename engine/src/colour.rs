@@ -1,12 +1,13 @@
 //! Colour management with `moxcms`: pixels described by an embedded ICC
-//! profile are converted to sRGB right after decoding, before resizing, so
-//! every output is sRGB and needs no profile of its own (browsers take
-//! untagged images as sRGB).
+//! profile are converted to sRGB next to the resize, on whichever side of
+//! it has fewer pixels (see `pipeline::render`), so every output is sRGB
+//! and needs no profile of its own (browsers take untagged images as
+//! sRGB).
 //!
 //! Converting (rather than carrying the profile to the output) is what
-//! Cloudflare and imgproxy do by default: resampling then happens on the
-//! final colours, every output format shows the same colours whether or not
-//! it can hold a profile, and `metadata=none` cannot change colours.
+//! Cloudflare and imgproxy do by default: every output format shows the
+//! same colours whether or not it can hold a profile, and `metadata=none`
+//! cannot change colours.
 //!
 //! Images without a profile pay nothing. A profile that turns out to be
 //! sRGB (most cameras and phones tag sRGB photos) is recognised by a small

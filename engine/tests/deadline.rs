@@ -1,7 +1,7 @@
 //! A job that is cancelled, or whose deadline passes, while it decodes
-//! stops at the decoder's next read, not at the end of the stage: it
-//! returns within a small part of the time the whole job takes, measured in
-//! the same test.
+//! stops at the decoder's next read, and while libwebp encodes at its next
+//! progress report, not at the end of the stage: it returns within a small
+//! part of the time the whole job takes, measured in the same test.
 
 mod common;
 
@@ -89,4 +89,30 @@ fn a_cancelled_job_stops_at_its_next_check() {
             "stopped after {elapsed:?} of {full:?}"
         );
     }
+}
+
+/// A job that spends most of its time in the WebP encoder (a JPEG kept at
+/// its size, re-encoded as WebP): libwebp asks the control as it goes, so
+/// the deadline stops the encode part-way instead of at its end.
+#[test]
+fn a_deadline_stops_the_webp_encode_part_way() {
+    let input = jpeg(2_400, 2_400);
+    let transform = image_engine::parse("format=webp").expect("options");
+    let full = (0..2).map(|_| full_run(&input, &transform)).min().unwrap();
+    let fraction = 0.5;
+    let never = AtomicBool::new(false);
+    let start = Instant::now();
+    let control = Control {
+        cancel: &never,
+        deadline: Some(start + full.mul_f64(fraction)),
+    };
+    let err = process(&input, &transform, &Limits::default(), &control)
+        .expect_err("the deadline passes mid-encode");
+    let elapsed = start.elapsed();
+    eprintln!("full job {full:?}; deadline at {fraction} of it: stopped after {elapsed:?}");
+    assert_eq!(err.kind, ErrorKind::ProcessingTimeout);
+    assert!(
+        elapsed < full.mul_f64(fraction + 0.25),
+        "stopped after {elapsed:?} of {full:?}"
+    );
 }

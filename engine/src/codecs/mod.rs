@@ -32,6 +32,7 @@ mod sniff;
 mod tiff;
 mod turbo;
 mod webp;
+mod webp_encode;
 mod webp_frames;
 
 pub use sniff::sniff_format;
@@ -215,16 +216,18 @@ pub(crate) fn encode(
     format: ImageFormat,
     quality: u8,
 ) -> Result<Vec<u8>, Error> {
-    encode_with(image, format, &Encoding::plain(quality))
+    encode_with(image, format, &Encoding::plain(quality), &|| Ok(()))
 }
 
 /// Encodes an 8-bit image (grey, grey+alpha, RGB or RGBA). JPEG input must
 /// already be opaque: flattening needs the background, which is the
-/// pipeline's business.
+/// pipeline's business. Encoders that report progress (WebP) ask `check`
+/// whether to go on, so a job can be stopped part-way through its encode.
 pub(crate) fn encode_with(
     image: &DynamicImage,
     format: ImageFormat,
     encoding: &Encoding,
+    check: &dyn Fn() -> Result<(), Error>,
 ) -> Result<Vec<u8>, Error> {
     check_size(format, image.width(), image.height())?;
     let quality = encoding.quality;
@@ -233,7 +236,7 @@ pub(crate) fn encode_with(
         ImageFormat::Png if encoding.palette => palette::encode(image, quality),
         ImageFormat::Png => png::encode(image),
         ImageFormat::Gif => gif::encode(image),
-        ImageFormat::Webp => webp::encode(image, quality),
+        ImageFormat::Webp => webp::encode(image, quality, check),
         ImageFormat::Avif => avif::encode(image, quality),
         ImageFormat::Tiff | ImageFormat::Bmp | ImageFormat::Ico | ImageFormat::Json => Err(
             internal(&format!("{} is not an output format", format_label(format))),

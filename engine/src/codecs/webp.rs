@@ -4,8 +4,9 @@
 
 use image::DynamicImage;
 
-use super::{corrupt, encode_error, frames::Repeat, le16, le24, le32, Header};
-use crate::{Error, ImageFormat};
+use super::webp_encode::{self, Channels};
+use super::{corrupt, frames::Repeat, le16, le24, le32, Header};
+use crate::Error;
 
 /// `RIFF` size `WEBP`, then the first chunk's header.
 const FIRST_CHUNK: usize = 12;
@@ -104,7 +105,11 @@ pub(super) fn repeat(bytes: &[u8]) -> Repeat {
 
 /// Lossy at `quality`; alpha is kept (libwebp compresses it losslessly).
 /// Grey images are widened because libwebp takes RGB(A) only.
-pub(super) fn encode(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, Error> {
+pub(super) fn encode(
+    image: &DynamicImage,
+    quality: u8,
+    check: webp_encode::Check<'_>,
+) -> Result<Vec<u8>, Error> {
     let converted;
     let image = match image {
         DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) => image,
@@ -117,20 +122,22 @@ pub(super) fn encode(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, Error
             &converted
         }
     };
-    let (width, height) = (image.width(), image.height());
-    // The buffer always matches the size: it comes from an image buffer of
-    // exactly that layout, which the encoder's own check relies on.
-    let encoder = match image {
-        DynamicImage::ImageRgba8(rgba) => ::webp::Encoder::from_rgba(rgba.as_raw(), width, height),
-        _ => ::webp::Encoder::from_rgb(image.as_bytes(), width, height),
+    let channels = match image {
+        DynamicImage::ImageRgba8(_) => Channels::Rgba,
+        _ => Channels::Rgb,
     };
-    let encoded = encoder
+    webp_encode::encode(
+        image.as_bytes(),
+        image.width(),
+        image.height(),
+        channels,
         // Quality 100 means lossless (Cloudflare's and imgproxy's reading):
         // lossy WebP at 100 is still lossy, and larger than lossless for
         // graphics.
-        .encode_simple(quality >= 100, f32::from(quality.clamp(1, 100)))
-        .map_err(|err| encode_error(ImageFormat::Webp, format!("{err:?}")))?;
-    Ok(encoded.to_vec())
+        quality >= 100,
+        f32::from(quality.clamp(1, 100)),
+        check,
+    )
 }
 
 #[cfg(test)]

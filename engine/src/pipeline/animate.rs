@@ -58,7 +58,7 @@ pub(super) fn animate(
                 &image, first_plan, region, 1, transform, format, limits,
             )?),
         };
-        let rendered = render(image, &frame_plan, transform, control)?.into_rgba8();
+        let rendered = render(image, &frame_plan, transform, None, control)?.into_rgba8();
         let encoder = match &mut encoder {
             Some(encoder) => encoder,
             None => encoder.insert(Encoder::new(

@@ -1,5 +1,6 @@
-//! header → plan → decode → colour → orient → trim → place (auto gravity)
-//! → resize → adjust → pad → flip → rotate → encode (→ metadata).
+//! header → plan → decode → orient → trim → place (auto gravity)
+//! → colour and resize (the colour conversion on the side with fewer
+//! pixels) → adjust → pad → flip → rotate → encode (→ metadata).
 //! Animations (`animate`) run every frame through the same steps after
 //! `orient`.
 //!
@@ -84,7 +85,7 @@ pub struct Output {
 }
 
 /// How long each stage of one transformation took, for `Server-Timing`:
-/// `decode` (with colour conversion and orientation), `resize` (resize,
+/// `decode` (with orientation), `resize` (colour conversion, resize,
 /// crop, pad, rotate, adjustments), `encode` (with metadata).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StageTimings {
@@ -195,13 +196,13 @@ pub fn process(
     control.check()?;
     let (image, shrunk) = decoded?;
 
-    // Colour first, on the fewest pixels the decoder could give: after
-    // shrink-on-load, before resampling (which should mix final colours).
-    let mut image = colour::to_srgb(pixels::to_working(image), metadata.icc.as_deref());
+    // The embedded profile is applied in `render`, on whichever side of
+    // the resize has fewer pixels.
+    let mut image = pixels::to_working(image);
     image.apply_orientation(orientation);
     let decoded = std::time::Instant::now();
     let plan = locate(&image, plan, region, shrunk, transform, format, limits)?;
-    let mut image = render(image, &plan, transform, control)?;
+    let mut image = render(image, &plan, transform, metadata.icc.as_deref(), control)?;
     let rendered = std::time::Instant::now();
 
     let format = match transform.format {
@@ -220,12 +221,12 @@ pub fn process(
         palette: transform.explicit_quality && transform.quality < 100,
         fast: transform.compression == Compression::Fast,
     };
-    let mut bytes = codecs::encode_with(&image, format, &encoding)?;
+    let mut bytes = codecs::encode_with(&image, format, &encoding, &check)?;
     if format == ImageFormat::Jpeg {
         bytes = with_metadata(bytes, &metadata, transform.metadata);
     }
-    // Encoders run in one call: a job that ran out of time meanwhile is
-    // still reported as such, never as a late success.
+    // Not every encoder can be stopped part-way: a job that ran out of
+    // time meanwhile is still reported as such, never as a late success.
     control.check()?;
     let timings = StageTimings {
         decode: decoded - started,
@@ -312,17 +313,37 @@ fn locate(
     Ok(plan.offset_by(f64::from(region.x), f64::from(region.y)))
 }
 
-/// The steps every frame goes through once decoded and upright: resize
-/// (which also cuts the trim and the crop), adjust, pad, flip, rotate.
+/// The steps every frame goes through once decoded and upright: colour
+/// (the embedded profile `icc` to sRGB), resize (which also cuts the trim
+/// and the crop), adjust, pad, flip, rotate.
+///
+/// The colour conversion costs the same for every pixel, so it runs on
+/// the smaller of the two images the resize joins: after a reduction (the
+/// common case: a thumbnail converts the output's pixels, not the
+/// source's), before an enlargement. Both orders resample gamma-encoded
+/// values (Adobe RGB's and Display P3's curves are close to sRGB's), which
+/// is also what imgproxy and libvips' thumbnail do when not working in
+/// linear light. CMYK is converted in the decoder, before any of this.
 fn render(
     mut image: DynamicImage,
     plan: &Plan,
     transform: &Transform,
+    icc: Option<&[u8]>,
     control: &Control<'_>,
 ) -> Result<DynamicImage, Error> {
-    if plan.needs_resize(image.width(), image.height()) {
+    let resizes = plan.needs_resize(image.width(), image.height());
+    let pixels_before = u64::from(image.width()) * u64::from(image.height());
+    let pixels_after = u64::from(plan.resized.0) * u64::from(plan.resized.1);
+    let colour_after = resizes && pixels_after < pixels_before;
+    if !colour_after {
+        image = colour::to_srgb(image, icc);
+    }
+    if resizes {
         image = resize::resize(image, plan, &|| control.check())?;
         control.check()?;
+    }
+    if colour_after {
+        image = colour::to_srgb(image, icc);
     }
     // Resampling kept a deep image's precision; everything after it works
     // on 8 bits, as every output format is written with 8 bits anyway.
