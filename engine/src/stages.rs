@@ -49,7 +49,7 @@ pub fn encode_jpeg(
         palette: false,
         fast,
     };
-    codecs::encode_with(image, ImageFormat::Jpeg, &encoding)
+    codecs::encode_with(image, ImageFormat::Jpeg, &encoding, &|| Ok(()))
 }
 
 /// `trim=border`: the region inside a uniform border, as
