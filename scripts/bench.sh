@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Measures the module against libvips, libjpeg-turbo's floor and nginx's
-# image_filter, side by side, and writes the table to bench/results.md.
+# image_filter, side by side, and writes the tables to bench/results.md:
+# each section it measures replaces the section of the same title, the
+# others (recorded by hand, or skipped in this run) are kept
+# (scripts/bench/results_file.py).
 # Not part of the tests or CI: it takes several minutes and wants a quiet
 # machine. See bench/README.md for what is measured and how to read it.
 #
@@ -132,14 +135,15 @@ if [ -z "${NO_NGINX:-}" ]; then
 fi
 
 python3 scripts/bench/bench.py "${ARGS[@]}"
+RESULTS="python3 scripts/bench/results_file.py bench/results.md"
 
 # Bytes and SSIM (JPEG, WebP, AVIF) against libvips, and what colour
 # management costs on a 13 MP photo, appended to the results.
 if python3 -c "import pyvips" >/dev/null 2>&1; then
     python3 scripts/bench/bytes_ssim.py --engine "$ENGINE" --corpus "$CORPUS" > "$WORK/bytes.md"
-    { echo; echo "## Bytes and SSIM (JPEG, WebP, AVIF)"; echo; cat "$WORK/bytes.md"; } >> bench/results.md
+    { echo "## Bytes and SSIM (JPEG, WebP, AVIF)"; echo; cat "$WORK/bytes.md"; } | $RESULTS
     python3 scripts/bench/colour_cost.py --engine "$ENGINE" --corpus "$CORPUS" > "$WORK/colour.md"
-    { echo; echo "## Colour management cost"; echo; cat "$WORK/colour.md"; } >> bench/results.md
+    { echo "## Colour management cost"; echo; cat "$WORK/colour.md"; } | $RESULTS
 else
     echo "bench: pyvips not found: the bytes-and-SSIM table is skipped" >&2
 fi
@@ -158,7 +162,6 @@ if [ -z "${NO_ANIM:-}" ] && python3 -c "import pyvips" 2>/dev/null &&
     ENGINE_MS=$(field cpu_ms_median "$ENGINE_LINE")
     VIPS_MS=$(field cpu_ms_median "$VIPS_LINE")
     {
-        echo
         echo "## Animation: 20-frame 500×500 GIF → 200 px animated WebP"
         echo
         echo "| | CPU ms per animation (median of $ITERATIONS) | output bytes |"
@@ -167,7 +170,7 @@ if [ -z "${NO_ANIM:-}" ] && python3 -c "import pyvips" 2>/dev/null &&
         echo "| libvips $(field vips "$VIPS_LINE") (n=-1) | $VIPS_MS | $(field bytes "$VIPS_LINE") |"
         echo
         echo "Engine speed relative to libvips: $(python3 -c "print(f'{$VIPS_MS / $ENGINE_MS:.2f}×')")"
-    } >> bench/results.md
+    } | $RESULTS
 else
     echo "bench: pyvips or photo-2mp.jpg missing: the animation comparison is skipped" >&2
 fi
@@ -177,6 +180,6 @@ if [ -z "${NO_NGINX:-}" ] && [ -z "${NO_SOAK:-}" ] && command -v wrk >/dev/null 
     [ -x "$NGINX" ] && [ -f "$MODULE" ]; then
     python3 scripts/bench/soak.py --nginx "$NGINX" --module "$MODULE" --corpus "$CORPUS" \
         --seconds "${SOAK_SECONDS:-300}" --out "$WORK/soak.md"
-    { echo; cat "$WORK/soak.md"; } >> bench/results.md
+    $RESULTS <"$WORK/soak.md"
 fi
 echo "bench: written to bench/results.md" >&2

@@ -34,24 +34,38 @@ fn main() {
         None => texture(width, height),
     };
     let pixels = f64::from(width) * f64::from(height);
+    let report = |name: &str, encode: &dyn Fn() -> Vec<u8>| {
+        let start = Instant::now();
+        let bytes = encode();
+        let seconds = start.elapsed().as_secs_f64();
+        let rate = pixels / seconds / 1e6;
+        println!(
+            "format={name} size={width}x{height} seconds={seconds:.2} megapixels_per_second={rate:.2} \
+             megapixels_in_2.5s={:.1} bytes={}",
+            rate * 2.5,
+            bytes.len()
+        );
+    };
+    // JPEG as `format=jpeg` (trellis, progressive), `baseline-jpeg`
+    // (trellis) and `compression=fast` (libjpeg-turbo).
+    for (name, progressive, fast) in [
+        ("jpeg", true, false),
+        ("baseline-jpeg", false, false),
+        ("jpeg-fast", false, true),
+    ] {
+        report(name, &|| {
+            stages::encode_jpeg(&image, 85, progressive, fast).expect("encode")
+        });
+    }
     for format in [
-        ImageFormat::Jpeg,
         ImageFormat::Webp,
         ImageFormat::Png,
         ImageFormat::Gif,
         ImageFormat::Avif,
     ] {
-        let start = Instant::now();
-        let bytes = stages::encode(&image, format, 85).expect("encode");
-        let seconds = start.elapsed().as_secs_f64();
-        let rate = pixels / seconds / 1e6;
-        println!(
-            "format={} size={width}x{height} seconds={seconds:.2} megapixels_per_second={rate:.2} \
-             megapixels_in_2.5s={:.1} bytes={}",
-            format.name(),
-            rate * 2.5,
-            bytes.len()
-        );
+        report(format.name(), &|| {
+            stages::encode(&image, format, 85).expect("encode")
+        });
     }
 }
 

@@ -19,7 +19,7 @@
 
 use crate::codecs::{self, Header};
 use crate::geometry::Plan;
-use crate::{Error, ImageFormat, Limits, Transform};
+use crate::{Compression, Error, ImageFormat, Limits, Transform};
 
 /// Fixed costs of any job: codec tables, small row buffers (the
 /// resampler's coefficient tables among them), allocator slack. 2 MB left
@@ -34,8 +34,9 @@ const ANCILLARY: u64 = 1 << 20;
 /// encoded output, measured with `tests/memory.rs`.
 fn encoder_bytes_per_pixel(format: ImageFormat) -> u64 {
     match format {
-        // libjpeg-turbo reads rows in place; the output is under a byte a
-        // pixel.
+        // libjpeg-turbo (`compression=fast`) reads rows in place; the
+        // output is under a byte a pixel. The default encoder: see
+        // `estimate`.
         ImageFormat::Jpeg => 2,
         // Filtered rows are small; the output can reach the raw size.
         ImageFormat::Png => 5,
@@ -192,7 +193,14 @@ pub(crate) fn estimate(
     } else {
         0
     };
-    let encode = canvas_bytes + making + canvas_px * encoder_bytes_per_pixel(output);
+    let encoder = if output == ImageFormat::Jpeg && transform.compression != Compression::Fast {
+        // The trellis encoder quantises the whole image before writing
+        // any of it: its YCbCr planes and every block are alive at once.
+        codecs::trellis_jpeg_working_set(plan.canvas.0, plan.canvas.1, channels, transform.quality)
+    } else {
+        canvas_px * encoder_bytes_per_pixel(output)
+    };
+    let encode = canvas_bytes + making + encoder;
 
     Estimate {
         decode,
@@ -304,9 +312,60 @@ mod tests {
         let plan = plan_for(&header, 2_000);
         let cost =
             |output| estimate(&header, ImageFormat::Png, &plan, 1, output, &transform).encode;
-        assert!(cost(ImageFormat::Jpeg) < cost(ImageFormat::Webp));
+        let fast = Transform {
+            compression: crate::Compression::Fast,
+            ..Transform::default()
+        };
+        let fast_jpeg = estimate(
+            &header,
+            ImageFormat::Png,
+            &plan,
+            1,
+            ImageFormat::Jpeg,
+            &fast,
+        );
+        assert!(fast_jpeg.encode < cost(ImageFormat::Webp));
         assert!(cost(ImageFormat::Webp) < cost(ImageFormat::Avif));
         assert_eq!(cost(ImageFormat::Avif), 2_000_000 * (4 + 40));
+    }
+
+    #[test]
+    fn the_trellis_jpeg_encoder_holds_the_whole_image() {
+        let header = Header::still(2_000, 1_000);
+        let plan = plan_for(&header, 2_000);
+        let encode = |quality, compression| {
+            let transform = Transform {
+                quality,
+                compression,
+                ..Transform::default()
+            };
+            estimate(
+                &header,
+                ImageFormat::Png,
+                &plan,
+                1,
+                ImageFormat::Jpeg,
+                &transform,
+            )
+            .encode
+        };
+        let fast = encode(80, crate::Compression::Fast);
+        let trellis = encode(80, crate::Compression::Default);
+        // Beyond libjpeg-turbo's rows: at least the quantised blocks of
+        // the whole image (4:2:0, 1.5 samples of 2 bytes a pixel) and its
+        // YCbCr planes (another 1.5 bytes)...
+        assert!(
+            trellis - fast >= 2_000_000 * (3 + 3 / 2),
+            "{trellis} vs {fast}"
+        );
+        // ...but not the DC trellis' second copy (4 bytes a sample).
+        assert!(trellis - fast < 2_000_000 * 12, "{trellis} vs {fast}");
+        // Quality 90 keeps chroma whole: twice the samples.
+        let whole_chroma = encode(90, crate::Compression::Default);
+        assert!(
+            whole_chroma > trellis + 2_000_000 * 3,
+            "{whole_chroma} vs {trellis}"
+        );
     }
 
     #[test]

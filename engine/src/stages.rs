@@ -34,6 +34,24 @@ pub fn encode(image: &DynamicImage, format: ImageFormat, quality: u8) -> Result<
     codecs::encode(image, format, quality)
 }
 
+/// Encodes an opaque 8-bit image as JPEG the way `format=jpeg` does: the
+/// trellis encoder, progressive (baseline for `baseline-jpeg`), or
+/// libjpeg-turbo with `fast` (`compression=fast`).
+pub fn encode_jpeg(
+    image: &DynamicImage,
+    quality: u8,
+    progressive: bool,
+    fast: bool,
+) -> Result<Vec<u8>, Error> {
+    let encoding = codecs::Encoding {
+        quality,
+        progressive,
+        palette: false,
+        fast,
+    };
+    codecs::encode_with(image, ImageFormat::Jpeg, &encoding, &|| Ok(()))
+}
+
 /// `trim=border`: the region inside a uniform border, as
 /// (x, y, width, height).
 pub fn trim_border(image: &DynamicImage) -> (u32, u32, u32, u32) {

@@ -25,6 +25,12 @@ import tempfile
 import threading
 import time
 
+# The results file is merged, not rewritten (results_file.py); importing it
+# must not leave bytecode behind.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import results_file  # noqa: E402
+
 # label, file, engine options, vips width, vips height, output format,
 # whether the floor applies (JPEG in, JPEG out).
 CASES = [
@@ -515,9 +521,9 @@ def main():
         shutil.rmtree(tinydir, ignore_errors=True)
 
     text = report(args, corpus, cases, results, memory_result, nginx_result, vips_version)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        f.write(text + "\n")
+    # Only this run's sections are replaced: the rest of the file (other
+    # scripts' sections, comparisons recorded by hand) stays.
+    results_file.merge(args.out, text)
     print(text)
 
 

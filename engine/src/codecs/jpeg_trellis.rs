@@ -7,7 +7,7 @@
 //! A second C libjpeg (mozjpeg-sys) would export the same `jpeg_*` symbols
 //! as the libjpeg-turbo that decodes; this port has no C symbols at all.
 
-use mozjpeg_rs::{Encoder, QuantTableIdx, Subsampling};
+use mozjpeg_rs::{Encoder, QuantTableIdx, Subsampling, TrellisConfig};
 
 use super::internal;
 use super::turbo::{subsamples_chroma, Layout};
@@ -27,11 +27,73 @@ pub(crate) fn encode(
     quality: u8,
     progressive: bool,
 ) -> Result<Vec<u8>, Error> {
+    let result = match layout {
+        Layout::Grey => encoder(layout, quality, progressive)?.encode_gray(pixels, width, height),
+        _ => encoder(layout, quality, progressive)?.encode_rgb(pixels, width, height),
+    };
+    result.map_err(|err| internal(&format!("JPEG encoding failed: {err}")))
+}
+
+/// Bytes the encoder holds while it encodes a `width`×`height` image,
+/// besides the pixels it is given: its YCbCr planes (full size and
+/// downsampled, padded to whole MCUs), every quantised block of the image
+/// (progressive scans and the Huffman-optimisation pass go over the whole
+/// image again, so nothing streams) and the output. The encoder's own
+/// estimate for exactly the settings [`encode`] uses.
+pub(crate) fn working_set(width: u32, height: u32, layout: Layout, quality: u8) -> u64 {
+    // The progressive encoder holds the same buffers as the baseline one
+    // (the estimate does not tell them apart); ask for the dearer.
+    let Ok(encoder) = encoder(layout, quality, true) else {
+        return 0;
+    };
+    let estimate = match layout {
+        Layout::Grey => encoder.estimate_resources_gray(width, height),
+        _ => encoder.estimate_resources(width, height),
+    };
+    estimate.peak_memory_bytes as u64
+}
+
+/// The encoder [`encode`] uses.
+///
+/// Measured on the 400 px outputs of the corpus photos (the module's own
+/// resize encoded by each setting and by libvips, bytes at equal luma SSIM:
+/// `scripts/bench/jpeg_settings.py`; instructions per encode with
+/// callgrind), against mozjpeg's full set (progressive, AC and DC trellis,
+/// deringing, optimised Huffman tables):
+///
+/// * DC trellis is off: it cost 12-14 % of the encode (93 → 80 M
+///   instructions for the 13 MP photo's 400×300, 60 → 49 M for the 2 MP
+///   photo's) and moved the bytes by under 0.1 % either way. It also kept
+///   a second whole-image copy of the coefficients, 4 bytes a sample.
+/// * AC trellis stays: without it the output grows 7 % (13 MP: 28,328 vs
+///   26,447 bytes at a slightly higher SSIM, +0.2 % against libvips at
+///   equal SSIM instead of -3.7 %). It is half of what remains.
+/// * The progressive scans stay for `format=jpeg` (Cloudflare's meaning);
+///   they cost 40 % more instructions than baseline for 1-3 % fewer bytes
+///   on the large photos (and a few per cent more on small ones). libjpeg-
+///   turbo's lossless rewrite of a baseline file into progressive costs
+///   about as much (`jpegtran -progressive`: 20 M instructions).
+/// * Faster trellis search limits (`TrellisSpeedMode::Level(10)`): 2 %
+///   fewer instructions; no deringing: 1 %; neither worth a setting.
+/// * mozjpeg's other quantisation tables (ImageMagick's, MS-SSIM-tuned,
+///   PSNR-HVS, Klein...) all needed more bytes at equal SSIM than Annex K
+///   on 3 of the 4 photos; the flat table wins only by moving the
+///   comparison above quality 90, where libvips stops subsampling chroma.
+/// * `optimize_scans` (trying scan scripts) doubles the progressive cost
+///   for -2 % to +2 % of bytes.
+/// * The crate's `simd` and `fast-yuv` features speed up only the colour
+///   conversion, which is 1 % of the encode (the DCT already uses AVX2
+///   without them): not worth a dependency.
+fn encoder(layout: Layout, quality: u8, progressive: bool) -> Result<Encoder, Error> {
     let subsampling = match layout {
         Layout::Grey => Subsampling::Gray,
         Layout::Rgb if subsamples_chroma(quality) => Subsampling::S420,
         Layout::Rgb => Subsampling::S444,
         Layout::Cmyk => return Err(internal("the JPEG encoder takes grey or RGB")),
+    };
+    let trellis = TrellisConfig {
+        dc_enabled: false,
+        ..TrellisConfig::default()
     };
     // Progressive: mozjpeg's fixed scan script (the `optimize_scans` search
     // over scan scripts doubles the encode time for about 1 % of bytes).
@@ -39,15 +101,12 @@ pub(crate) fn encode(
         Encoder::progressive_balanced()
     } else {
         Encoder::baseline_optimized()
-    }
-    .quant_tables(QuantTableIdx::JpegAnnexK)
-    .quality(quality.clamp(1, 100))
-    .subsampling(subsampling);
-    let result = match layout {
-        Layout::Grey => encoder.encode_gray(pixels, width, height),
-        _ => encoder.encode_rgb(pixels, width, height),
     };
-    result.map_err(|err| internal(&format!("JPEG encoding failed: {err}")))
+    Ok(encoder
+        .quant_tables(QuantTableIdx::JpegAnnexK)
+        .quality(quality.clamp(1, 100))
+        .subsampling(subsampling)
+        .trellis(trellis))
 }
 
 #[cfg(test)]
@@ -141,6 +200,41 @@ mod tests {
             "trellis {} bytes, libjpeg-turbo {} bytes",
             trellis.len(),
             turbo.len()
+        );
+    }
+
+    #[test]
+    fn fits_the_output_budget_webp_fits() {
+        // The default output budget (12 MP, `Limits::DEFAULT`) was set by
+        // WebP, the slowest encoder held to it (3.6 s of a photo on one
+        // core): the trellis encoder, which checks for a stop only before
+        // and after, must not be slower than libwebp on the same image.
+        // Measured here side by side, best of three, so a loaded machine
+        // slows both alike.
+        let (width, height) = (1_200, 900);
+        let rgb = card(width, height);
+        let image = image::DynamicImage::ImageRgb8(
+            image::RgbImage::from_raw(width, height, rgb.clone()).expect("buffer"),
+        );
+        let best = |run: &dyn Fn()| {
+            (0..3)
+                .map(|_| {
+                    let start = std::time::Instant::now();
+                    run();
+                    start.elapsed()
+                })
+                .min()
+                .expect("three runs")
+        };
+        let trellis = best(&|| {
+            encode(&rgb, width, height, Layout::Rgb, 85, true).expect("trellis");
+        });
+        let webp = best(&|| {
+            super::super::encode(&image, crate::ImageFormat::Webp, 85).expect("webp");
+        });
+        assert!(
+            trellis < webp.mul_f64(1.5),
+            "trellis {trellis:?}, libwebp {webp:?}"
         );
     }
 

@@ -146,6 +146,18 @@ pub(crate) fn jpeg_reduction_for(reduction: f64) -> u32 {
     turbo::Jpeg::reduction_for(reduction)
 }
 
+/// Bytes the default (trellis) JPEG encoder holds for a `width`×`height`
+/// output of `channels` (1 grey, otherwise RGB) at `quality`, besides the
+/// pixels it is given.
+pub(crate) fn trellis_jpeg_working_set(width: u32, height: u32, channels: u64, quality: u8) -> u64 {
+    let layout = if channels == 1 {
+        turbo::Layout::Grey
+    } else {
+        turbo::Layout::Rgb
+    };
+    jpeg_trellis::working_set(width, height, layout, quality)
+}
+
 /// The longest side each format can store. Only reachable when a location
 /// raises `image_max_side` above these.
 fn max_side(format: ImageFormat) -> u32 {
