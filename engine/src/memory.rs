@@ -159,8 +159,13 @@ pub(crate) fn estimate(
         // Lossy WebP decodes through YUV planes; lossless through ARGB.
         ImageFormat::Webp => (4, full * 4 + full * 4),
         ImageFormat::Gif => (4, full * 4 + full),
-        // Never decoded (AVIF is refused by name, JSON is not an image).
-        ImageFormat::Avif | ImageFormat::Json => (4, full * 4),
+        // dav1d's colour frame (YUV, up to 16 bits a sample, 4:4:4) and
+        // alpha frame stay alive while they become RGB and then, with the
+        // alpha, RGBA (16-bit for a 10- or 12-bit file: the header's
+        // `pixel_bytes` is 8 because only decoding tells the depth).
+        ImageFormat::Avif => (pixel_bytes, full * (6 + 2 + 6 + 8)),
+        // Never decoded: not an image.
+        ImageFormat::Json => (4, full * 4),
     };
     let deep = working > 4;
     // Everything after resampling is 8 bits a channel.
@@ -303,6 +308,36 @@ mod tests {
         assert_eq!(full.decode, 36_000_000);
         assert_eq!(eighth.decode, 500 * 375 * 3);
         assert!(full.resize > 30 * eighth.resize / 2);
+    }
+
+    #[test]
+    fn avif_inputs_count_dav1d_frames_and_deep_pixels() {
+        let header = Header {
+            pixel_bytes: 8,
+            ..Header::still(2_000, 1_000)
+        };
+        let plan = plan_for(&header, 2_000);
+        let transform = Transform::default();
+        let avif = estimate(
+            &header,
+            ImageFormat::Avif,
+            &plan,
+            1,
+            ImageFormat::Png,
+            &transform,
+        );
+        // Frames, RGB and RGBA at 16 bits alive together.
+        assert_eq!(avif.decode, 2_000_000 * 22);
+        // Resampled at 16 bits: more than an 8-bit PNG of the same size.
+        let png = estimate(
+            &Header::still(2_000, 1_000),
+            ImageFormat::Png,
+            &plan,
+            1,
+            ImageFormat::Png,
+            &transform,
+        );
+        assert!(avif.resize > png.resize);
     }
 
     #[test]

@@ -402,16 +402,20 @@ fn bodies_that_are_not_images() {
 
 #[test]
 fn unsupported_image_formats_are_named() {
-    // BMP, TIFF and still AVIF are read now (tests/formats.rs,
-    // tests/avif_input.rs); AVIF sequences and HEIF are still refused by name.
+    // BMP, TIFF, still AVIF and HEIC are read now (tests/formats.rs,
+    // tests/avif_input.rs, tests/heic_input.rs); AVIF and HEIF sequences
+    // are still refused by name.
     for (body, name) in [
         (b"\0\0\0\x1cftypavis\0\0\0\0".to_vec(), "animated AVIF"),
-        (b"\0\0\0\x18ftypheic\0\0\0\0".to_vec(), "HEIF"),
+        (b"\0\0\0\x18ftyphevc\0\0\0\0".to_vec(), "HEIF sequence"),
     ] {
         let err = run(&body, "width=10").expect_err(name);
         assert_eq!(err.kind, ErrorKind::UnsupportedFormat, "{name}");
         assert!(err.message.contains(name), "{}", err.message);
     }
+    // A HEIC that is nothing but its file type is read, and found cut short.
+    let err = run(b"\0\0\0\x18ftypheic\0\0\0\0", "width=10").expect_err("HEIC");
+    assert_eq!(err.kind, ErrorKind::CorruptImage);
 }
 
 #[test]
