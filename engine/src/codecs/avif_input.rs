@@ -23,7 +23,7 @@ use yuv::{YuvGrayImage, YuvPlanarImage, YuvRange, YuvStandardMatrix};
 
 use super::dav1d::{self, Frame, Layout};
 use super::item_properties::{self, ItemProperties};
-use super::{cicp_profile, corrupt, detail, internal, Header};
+use super::{corrupt, detail, internal, Header};
 use crate::{Error, ErrorKind, Limits};
 
 /// `ftyp` at offset 4 with the still-image brand as the major brand.
@@ -70,16 +70,13 @@ impl Avif {
 
     /// `irot` and `imir`, as one orientation.
     pub(super) fn orientation(&self) -> image::metadata::Orientation {
-        item_properties::orientation(&self.properties.transforms)
+        self.properties.orientation()
     }
 
     /// The profile the colours are in: the ICC `colr`, else one made from
     /// the `nclx` code points when they are not sRGB's.
     pub(super) fn icc(&self) -> Option<Vec<u8>> {
-        self.properties
-            .icc
-            .clone()
-            .or_else(|| cicp_profile::icc_for(self.properties.cicp.as_ref()?))
+        self.properties.icc()
     }
 
     /// Decodes the colour item (and the alpha item, if any) into an RGB or

@@ -7,7 +7,7 @@
 //! (`msf1`, `hevc` brands) are refused by name at sniffing.
 
 use super::item_properties::{self, ItemProperties};
-use super::{cicp_profile, corrupt, Header};
+use super::{corrupt, Header};
 use crate::{Error, Limits};
 
 /// Major brands of still HEIF files: HEVC (`heic`, `heix`: 10-bit),
@@ -61,15 +61,12 @@ impl Heic {
 
     /// `irot` and `imir`, as one orientation.
     pub(super) fn orientation(&self) -> image::metadata::Orientation {
-        item_properties::orientation(&self.properties.transforms)
+        self.properties.orientation()
     }
 
     /// The ICC `colr`, else a profile for non-sRGB `nclx` code points.
     pub(super) fn icc(&self) -> Option<Vec<u8>> {
-        self.properties
-            .icc
-            .clone()
-            .or_else(|| cicp_profile::icc_for(self.properties.cicp.as_ref()?))
+        self.properties.icc()
     }
 
     /// Decodes the primary image; it must be the size `ispe` gave.

@@ -26,6 +26,21 @@ pub(crate) struct ItemProperties {
     pub icc: Option<Vec<u8>>,
 }
 
+impl ItemProperties {
+    /// `irot` and `imir`, as one orientation.
+    pub(crate) fn orientation(&self) -> Orientation {
+        orientation(&self.transforms)
+    }
+
+    /// The profile the colours are in: the ICC `colr`, else one made from
+    /// the `nclx` code points when they are not sRGB's.
+    pub(crate) fn icc(&self) -> Option<Vec<u8>> {
+        self.icc
+            .clone()
+            .or_else(|| super::cicp_profile::icc_for(self.cicp.as_ref()?))
+    }
+}
+
 /// A transformative property.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Transform {
