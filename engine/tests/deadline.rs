@@ -38,28 +38,37 @@ fn full_run(input: &[u8], transform: &Transform) -> Duration {
     start.elapsed()
 }
 
+/// The job's full run (the quicker of two), then the same job with its
+/// deadline at `fraction` of that: how long it took to stop, and why.
+fn with_deadline_at(
+    input: &[u8],
+    transform: &Transform,
+    fraction: f64,
+) -> (Duration, Duration, image_engine::Error) {
+    let full = (0..2).map(|_| full_run(input, transform)).min().unwrap();
+    let never = AtomicBool::new(false);
+    let start = Instant::now();
+    let control = Control {
+        cancel: &never,
+        deadline: Some(start + full.mul_f64(fraction)),
+    };
+    let err = process(input, transform, &Limits::default(), &control)
+        .expect_err("the deadline passes mid-job");
+    let elapsed = start.elapsed();
+    eprintln!("full job {full:?}; deadline at {fraction} of it: stopped after {elapsed:?}");
+    (full, elapsed, err)
+}
+
 #[test]
 fn an_expired_deadline_stops_the_stage_it_is_in() {
     let (input, transform) = heavy();
-    let full = (0..2).map(|_| full_run(&input, &transform)).min().unwrap();
-    {
-        let fraction = 0.1;
-        let never = AtomicBool::new(false);
-        let start = Instant::now();
-        let control = Control {
-            cancel: &never,
-            deadline: Some(start + full.mul_f64(fraction)),
-        };
-        let err = process(&input, &transform, &Limits::default(), &control)
-            .expect_err("the deadline passes mid-job");
-        let elapsed = start.elapsed();
-        eprintln!("full job {full:?}; deadline at {fraction} of it: stopped after {elapsed:?}");
-        assert_eq!(err.kind, ErrorKind::ProcessingTimeout);
-        assert!(
-            elapsed < full.mul_f64(fraction + 0.2),
-            "stopped after {elapsed:?} of {full:?}"
-        );
-    }
+    let fraction = 0.1;
+    let (full, elapsed, err) = with_deadline_at(&input, &transform, fraction);
+    assert_eq!(err.kind, ErrorKind::ProcessingTimeout);
+    assert!(
+        elapsed < full.mul_f64(fraction + 0.2),
+        "stopped after {elapsed:?} of {full:?}"
+    );
 }
 
 #[test]
@@ -98,18 +107,8 @@ fn a_cancelled_job_stops_at_its_next_check() {
 fn a_deadline_stops_the_webp_encode_part_way() {
     let input = jpeg(2_400, 2_400);
     let transform = image_engine::parse("format=webp").expect("options");
-    let full = (0..2).map(|_| full_run(&input, &transform)).min().unwrap();
     let fraction = 0.5;
-    let never = AtomicBool::new(false);
-    let start = Instant::now();
-    let control = Control {
-        cancel: &never,
-        deadline: Some(start + full.mul_f64(fraction)),
-    };
-    let err = process(&input, &transform, &Limits::default(), &control)
-        .expect_err("the deadline passes mid-encode");
-    let elapsed = start.elapsed();
-    eprintln!("full job {full:?}; deadline at {fraction} of it: stopped after {elapsed:?}");
+    let (full, elapsed, err) = with_deadline_at(&input, &transform, fraction);
     assert_eq!(err.kind, ErrorKind::ProcessingTimeout);
     assert!(
         elapsed < full.mul_f64(fraction + 0.25),
