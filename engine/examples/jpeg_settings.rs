@@ -14,6 +14,8 @@
 use mozjpeg_rs::{Encoder, QuantTableIdx, Subsampling, TrellisConfig, TrellisSpeedMode};
 
 const SETTINGS: &[&str] = &[
+    "module",
+    "module-baseline",
     "progressive",
     "baseline",
     "progressive-no-dc-trellis",
@@ -27,16 +29,45 @@ const SETTINGS: &[&str] = &[
 ];
 
 /// SETTING may end in modifiers: `+qtN` (mozjpeg's quantisation table N,
-/// 0 = Annex K), `+scans` (optimize_scans), `+444` (no chroma subsampling).
+/// 0 = Annex K), `+scans` (optimize_scans), `+444` (no chroma subsampling),
+/// `+l1=X` / `+l2=X` (the trellis lambda's log scales: lambda =
+/// 2^l1 / (2^l2 + block norm), or 2^(l1 - 12) when l2 is 0; mozjpeg's
+/// default 14.75 / 16.5, its `-tune-ssim` 11.5 / 12.75, `-tune-ms-ssim`
+/// 12 / 13, `-tune-psnr` 9 / 0), `+dc` (DC trellis on), `+dcw=X` (DC
+/// trellis' vertical-gradient weight), `+smooth=N` (input smoothing),
+/// `+cs=F` (the Annex K chroma table times F before quality scaling: F < 1
+/// spends more on chroma).
 fn encoder(setting: &str, quality: u8) -> Encoder {
+    // The module's own settings (`jpeg_trellis.rs`), spelt out.
+    let setting = setting
+        .replacen(
+            "module-baseline",
+            "baseline-no-dc-trellis+l1=15.5+l2=16+cs=0.875",
+            1,
+        )
+        .replacen(
+            "module",
+            "progressive-no-dc-trellis+l1=15.5+l2=16+cs=0.875",
+            1,
+        );
     let mut parts = setting.split('+');
     let setting = parts.next().unwrap_or_default();
     let (mut table, mut scans, mut subsampling) =
         (QuantTableIdx::JpegAnnexK, false, Subsampling::S420);
+    let (mut lambda, mut dc, mut dc_weight, mut smoothing) = ((None, None), None, None, 0);
+    let mut chroma_scale = None;
     for modifier in parts {
-        match modifier {
+        let (key, value) = modifier.split_once('=').unwrap_or((modifier, ""));
+        let number = || value.parse::<f32>().expect("+KEY=NUMBER");
+        match key {
             "scans" => scans = true,
             "444" => subsampling = Subsampling::S444,
+            "l1" => lambda.0 = Some(number()),
+            "l2" => lambda.1 = Some(number()),
+            "dc" => dc = Some(true),
+            "dcw" => dc_weight = Some(number()),
+            "smooth" => smoothing = number() as u8,
+            "cs" => chroma_scale = Some(number()),
             qt => {
                 let n = qt
                     .strip_prefix("qt")
@@ -59,10 +90,29 @@ fn encoder(setting: &str, quality: u8) -> Encoder {
         Some("no-trellis") => trellis = TrellisConfig::disabled(),
         Some(other) => panic!("unknown setting {other}"),
     }
+    if let Some(scale) = lambda.0 {
+        trellis.lambda_log_scale1 = scale;
+    }
+    if let Some(scale) = lambda.1 {
+        trellis.lambda_log_scale2 = scale;
+    }
+    if let Some(enabled) = dc {
+        trellis.dc_enabled = enabled;
+    }
+    if let Some(weight) = dc_weight {
+        trellis.delta_dc_weight = weight;
+    }
     let base = if progressive {
         Encoder::progressive_balanced()
     } else {
         Encoder::baseline_optimized()
+    };
+    let base = match chroma_scale {
+        Some(scale) => base.custom_chroma_qtable(
+            mozjpeg_rs::consts::STD_CHROMINANCE_QUANT_TBL[0]
+                .map(|q| ((f32::from(q) * scale).round() as u16).clamp(1, 255)),
+        ),
+        None => base,
     };
     base.quant_tables(table)
         .quality(quality)
@@ -70,6 +120,7 @@ fn encoder(setting: &str, quality: u8) -> Encoder {
         .optimize_scans(scans)
         .trellis(trellis)
         .overshoot_deringing(dering)
+        .smoothing(smoothing)
 }
 
 fn main() {
