@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes the engine with libFuzzer (cargo-fuzz, nightly toolchain):
 #
-#   scripts/fuzz.sh SECONDS [TARGET...]     (targets: options decode pipeline)
+#   scripts/fuzz.sh SECONDS [TARGET...]     (targets: options decode pipeline
+#                                            containers)
 #
 # Each target runs for SECONDS, one after another, under `nice`, starting
 # from the seed corpus that engine/tests/fuzz_replay.rs makes (test images
@@ -24,7 +25,7 @@ seconds=${1:?usage: scripts/fuzz.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(options decode pipeline)
+    targets=(options decode pipeline containers)
 fi
 
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal

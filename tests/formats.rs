@@ -3,6 +3,8 @@
 //! lossless WebP, `compression=fast`, and colour-managed originals.
 
 mod common;
+#[path = "../engine/tests/common/item_property.rs"]
+mod item_property;
 
 use common::*;
 use image::{DynamicImage, ImageEncoder, RgbImage};
@@ -250,6 +252,50 @@ fn avif_originals_are_read_back() {
         "a truncated AVIF must fail: {}",
         resp.describe()
     );
+}
+
+#[test]
+fn avif_clean_aperture_is_applied() {
+    let server = start();
+    // The module's own 320×240 AVIF with a `clap` keeping its top-left
+    // 160×120 quadrant.
+    let avif = server.nginx.get("/img/photo.jpg?o=format=avif,quality=95");
+    avif.assert_status(200);
+    let clap = item_property::clap((160, 1), (120, 1), (-80, 1), (-60, 1));
+    let cropped = item_property::with_property(&avif.body, &clap);
+    std::fs::write(server._files.path().join("clap.avif"), &cropped).expect("write AVIF");
+    let json = server.nginx.get("/img/clap.avif?o=format=json");
+    json.assert_status(200);
+    let value: serde_json::Value = serde_json::from_slice(&json.body).expect("JSON body");
+    assert_eq!(
+        (&value["original"]["width"], &value["original"]["height"]),
+        (&160.into(), &120.into())
+    );
+    let resp = server.nginx.get("/img/clap.avif?o=format=png");
+    let (format, w, h) = assert_transformed(&resp, "image/png");
+    assert_eq!((format, w, h), (image::ImageFormat::Png, 160, 120));
+    // The pixels are the photo's top-left quadrant.
+    let got = image::load_from_memory(&resp.body).expect("PNG").to_rgb8();
+    let expected = DynamicImage::ImageRgb8(photo())
+        .crop_imm(0, 0, 160, 120)
+        .to_rgb8();
+    let total: u64 = got
+        .as_raw()
+        .iter()
+        .zip(expected.as_raw())
+        .map(|(p, q)| u64::from(p.abs_diff(*q)))
+        .sum();
+    let off = total as f64 / got.as_raw().len() as f64;
+    assert!(off < 6.0, "the cropped AVIF is off by {off:.2}");
+    // An aperture outside the image is a corrupt original.
+    let outside = item_property::clap((160, 1), (120, 1), (81, 1), (0, 1));
+    let bad = item_property::with_property(&avif.body, &outside);
+    std::fs::write(server._files.path().join("bad-clap.avif"), &bad).expect("write AVIF");
+    server
+        .nginx
+        .get("/img/bad-clap.avif?o=width=100")
+        .assert_status(400);
+    server.nginx.assert_log_clean();
 }
 
 /// The photo as HEIC, written by libheif's `heif-enc` (scripts/setup.sh

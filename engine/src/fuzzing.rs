@@ -78,6 +78,13 @@ pub fn pipeline(data: &[u8]) {
     check(image, &transform);
 }
 
+/// The AVIF and HEIF container readers alone, nothing decoded: box
+/// bounds, item properties (`clap` among them) and the sizes read before
+/// a decoder starts (see `codecs::container_fuzz`).
+pub fn containers(data: &[u8]) {
+    crate::codecs::container_fuzz::containers(data);
+}
+
 fn check(image: &[u8], transform: &crate::Transform) {
     let control = Control {
         cancel: &NEVER,

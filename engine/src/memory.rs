@@ -151,7 +151,10 @@ pub(crate) fn estimate(
         ImageFormat::Ico => (pixel_bytes, full * pixel_bytes * 2),
         ImageFormat::Bmp => (4, full * 4),
         // libheif's YUV planes (up to 16 bits a sample, 4:4:4), its
-        // interleaved RGBA and the copy handed over.
+        // interleaved RGBA and the copy handed over: 8 bits a channel for
+        // 8-bit HEVC, 16 for deeper (the header's `pixel_bytes` is 8 when
+        // the `hvcC` says more than 8 bits, or says nothing).
+        ImageFormat::Heic if pixel_bytes > 4 => (pixel_bytes, full * (6 + 8 + 8)),
         ImageFormat::Heic => (4, full * (6 + 4 + 4)),
         // The canvas the previous frames left, the frame being read and
         // its composition onto the canvas (see `codecs::decode`).
@@ -338,6 +341,32 @@ mod tests {
             &transform,
         );
         assert!(avif.resize > png.resize);
+    }
+
+    #[test]
+    fn deep_heic_inputs_count_sixteen_bits() {
+        let plan = plan_for(&Header::still(2_000, 1_000), 2_000);
+        let transform = Transform::default();
+        let heic = |pixel_bytes| {
+            let header = Header {
+                pixel_bytes,
+                ..Header::still(2_000, 1_000)
+            };
+            estimate(
+                &header,
+                ImageFormat::Heic,
+                &plan,
+                1,
+                ImageFormat::Png,
+                &transform,
+            )
+        };
+        let (eight, deep) = (heic(4), heic(8));
+        // YUV planes, libheif's interleaved RGB(A) and the copy.
+        assert_eq!(eight.decode, 2_000_000 * 14);
+        assert_eq!(deep.decode, 2_000_000 * 22);
+        // Resampled at 16 bits.
+        assert!(deep.resize > eight.resize);
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! AVIF item properties: `irot` and `imir` turn and mirror the image (in
 //! the order the item lists them), `colr` gives the YUV matrix and range
 //! (over the AV1 header's) and the colour space (code points or an ICC
-//! profile), `ispe` gives the size checked before decoding. The AV1
+//! profile), `ispe` gives the size checked before decoding, `clap` crops
+//! the decoded image (before or after the turns, in the file's order). The AV1
 //! payloads come from ravif; the containers are written here box by box,
 //! so each property can be put in, left out or damaged.
 
 mod common;
+#[path = "common/item_property.rs"]
+mod item_property;
 
 use std::io::Cursor;
 
@@ -400,4 +403,223 @@ fn malformed_properties_are_refused_as_corrupt() {
     // A damaged ICC profile is not worth failing over: pixels as sRGB.
     let file = avif(&av1, &[ispe(64, 32), icc_colr(b"not a profile at all")]);
     assert_eq!(ok(&file, "format=png").width, 64);
+}
+
+/// The four quadrants of a `width`×`height` image as `clap` fractions:
+/// half the size, the centre a quarter of the size away from the image's.
+fn quadrant_clap(width: u32, height: u32, right: bool, bottom: bool) -> Vec<u8> {
+    let (w, h) = (width as i32, height as i32);
+    let sign = |positive: bool| if positive { 1 } else { -1 };
+    item_property::clap(
+        (w / 2, 1),
+        (h / 2, 1),
+        (sign(right) * w / 4, 1),
+        (sign(bottom) * h / 4, 1),
+    )
+}
+
+#[test]
+fn clap_crops_to_the_clean_aperture() {
+    let (width, height) = (64, 32);
+    let original = DynamicImage::ImageRgb8(quadrants(width, height));
+    let av1 = av1_of(&quadrants(width, height));
+    for (right, bottom) in [(false, false), (true, false), (false, true), (true, true)] {
+        let file = avif(
+            &av1,
+            &[
+                ispe(width, height),
+                quadrant_clap(width, height, right, bottom),
+            ],
+        );
+        let decoded = decode(&ok(&file, "format=png").bytes);
+        let x = if right { width / 2 } else { 0 };
+        let y = if bottom { height / 2 } else { 0 };
+        let expected = original.crop_imm(x, y, width / 2, height / 2);
+        assert_eq!(
+            decoded.dimensions(),
+            (32, 16),
+            "right {right}, bottom {bottom}"
+        );
+        let off = mean_difference(&decoded, &expected);
+        assert!(off < 4.0, "right {right}, bottom {bottom}: off by {off:.2}");
+        // Every pixel is the quadrant's colour: nothing of the others.
+        let colour = original.get_pixel(x + 1, y + 1);
+        let far = decoded
+            .to_rgb8()
+            .pixels()
+            .filter(|p| (0..3).any(|c| p[c].abs_diff(colour[c]) > 30))
+            .count();
+        assert_eq!(far, 0, "right {right}, bottom {bottom}");
+    }
+}
+
+#[test]
+fn clap_and_irot_apply_in_the_files_order() {
+    let (width, height) = (64, 32);
+    let original = DynamicImage::ImageRgb8(quadrants(width, height));
+    let av1 = av1_of(&quadrants(width, height));
+    // MIAF's order: crop the stored image, then turn it.
+    let file = avif(
+        &av1,
+        &[
+            ispe(width, height),
+            quadrant_clap(width, height, true, false),
+            irot(1),
+        ],
+    );
+    let output = ok(&file, "format=png");
+    let expected = original.crop_imm(32, 0, 32, 16).rotate270();
+    let decoded = decode(&output.bytes);
+    assert_eq!(decoded.dimensions(), (16, 32));
+    assert!(mean_difference(&decoded, &expected) < 4.0);
+    // A clap listed after the turn crops the turned image (32×64): its
+    // top-right quadrant is the stored image's bottom-right one.
+    let file = avif(
+        &av1,
+        &[
+            ispe(width, height),
+            irot(1),
+            quadrant_clap(height, width, true, false),
+        ],
+    );
+    let decoded = decode(&ok(&file, "format=png").bytes);
+    let expected = original.rotate270().crop_imm(16, 0, 16, 32);
+    assert_eq!(decoded.dimensions(), (16, 32));
+    assert!(mean_difference(&decoded, &expected) < 4.0);
+    assert!(mean_difference(&decoded, &original.crop_imm(32, 16, 32, 16).rotate270()) < 4.0);
+}
+
+#[test]
+fn the_reported_and_planned_size_is_the_cropped_upright_one() {
+    let av1 = av1_of(&quadrants(64, 32));
+    let file = avif(
+        &av1,
+        &[ispe(64, 32), quadrant_clap(64, 32, false, false), irot(1)],
+    );
+    let body: serde_json::Value =
+        serde_json::from_slice(&ok(&file, "format=json").bytes).expect("JSON body");
+    assert_eq!(
+        (
+            body["original"]["width"].as_u64(),
+            body["original"]["height"].as_u64()
+        ),
+        (Some(16), Some(32))
+    );
+    assert_eq!(
+        (body["width"].as_u64(), body["height"].as_u64()),
+        (Some(16), Some(32))
+    );
+    let body: serde_json::Value =
+        serde_json::from_slice(&ok(&file, "width=8,format=json").bytes).expect("JSON body");
+    assert_eq!(
+        (body["width"].as_u64(), body["height"].as_u64()),
+        (Some(8), Some(16))
+    );
+    // width=8 of the upright 16×32 aperture is 8×16.
+    let output = ok(&file, "width=8,format=png");
+    assert_eq!((output.width, output.height), (8, 16));
+    assert_eq!((output.original_width, output.original_height), (32, 16));
+    // The limits before decoding see what is decoded: ispe's 64×32.
+    let limits = Limits {
+        max_side: 40,
+        ..Limits::default()
+    };
+    let err = run_with(&file, "width=10", &limits).expect_err("64 wide is decoded");
+    assert_eq!(err.kind, ErrorKind::TooManyPixels, "{}", err.message);
+}
+
+#[test]
+fn predicted_memory_decodes_ispe_and_plans_the_aperture() {
+    let av1 = av1_of(&quadrants(64, 32));
+    // 3000×3000 claimed by ispe (the payload is never decoded here).
+    let whole = avif(&av1, &[ispe(3000, 3000)]);
+    let cropped = avif(
+        &av1,
+        &[
+            ispe(3000, 3000),
+            item_property::clap((100, 1), (100, 1), (0, 1), (0, 1)),
+        ],
+    );
+    let transform = image_engine::parse("format=png").unwrap();
+    let limits = Limits::default();
+    let whole = image_engine::predict_memory(&whole, &transform, &limits).unwrap();
+    let cropped = image_engine::predict_memory(&cropped, &transform, &limits).unwrap();
+    // dav1d's frames and the RGB(A) at 16 bits for all of ispe: 22 bytes a
+    // pixel, whatever the aperture keeps.
+    assert!(cropped >= 3000 * 3000 * 22, "{cropped}");
+    // Resizing and encoding a 100×100 aperture cost far less than 3000².
+    assert!(cropped < whole, "{cropped} vs {whole}");
+}
+
+#[test]
+fn odd_clap_offsets_are_kept_to_the_pixel() {
+    let (width, height) = (64, 32);
+    // Smooth ramps: a crop one pixel off is off by 4 levels everywhere.
+    let ramp = RgbImage::from_fn(width, height, |x, y| {
+        Rgb([(x * 4) as u8, (y * 8) as u8, 128])
+    });
+    let original = DynamicImage::ImageRgb8(ramp.clone());
+    let av1 = av1_of(&ramp);
+    // 21×11 centred one pixel right and three up of the image's centre:
+    // (64 − 21)/2 + 1 = 22.5 → column 22; (32 − 11)/2 − 3 = 7.5 → row 7.
+    let file = avif(
+        &av1,
+        &[
+            ispe(width, height),
+            item_property::clap((21, 1), (11, 1), (1, 1), (-3, 1)),
+        ],
+    );
+    let decoded = decode(&ok(&file, "format=png").bytes);
+    assert_eq!(decoded.dimensions(), (21, 11));
+    let off = |x, y| mean_difference(&decoded, &original.crop_imm(x, y, 21, 11));
+    let right = off(22, 7);
+    assert!(right < 1.0, "off by {right:.2}");
+    for (x, y) in [(21, 7), (23, 7), (22, 6), (22, 8)] {
+        assert!(
+            off(x, y) > right + 0.5,
+            "({x}, {y}) is as close: {:.2}",
+            off(x, y)
+        );
+    }
+}
+
+#[test]
+fn impossible_clean_apertures_are_refused_as_corrupt() {
+    let av1 = av1_of(&quadrants(64, 32));
+    let clap = item_property::clap;
+    let cases: [(&str, Vec<u8>); 8] = [
+        ("zero denominator", clap((32, 0), (16, 1), (0, 1), (0, 1))),
+        (
+            "negative denominator",
+            clap((32, 1), (16, 1), (0, -2), (0, 1)),
+        ),
+        ("zero width", clap((0, 1), (16, 1), (0, 1), (0, 1))),
+        ("negative height", clap((32, 1), (-16, 1), (0, 1), (0, 1))),
+        ("wider than ispe", clap((65, 1), (16, 1), (0, 1), (0, 1))),
+        ("off the left", clap((32, 1), (16, 1), (-17, 1), (0, 1))),
+        (
+            "extreme",
+            clap((i32::MAX, 1), (1, i32::MAX), (i32::MIN, 1), (i32::MAX, 1)),
+        ),
+        (
+            "cut short",
+            item_property::boxed(b"clap", &[0, 0, 0, 32, 0, 0, 0, 1]),
+        ),
+    ];
+    for (name, property) in cases {
+        let file = avif(&av1, &[ispe(64, 32), property]);
+        for options in ["width=10", "format=json"] {
+            let err = run(&file, options).expect_err(name);
+            assert_eq!(
+                err.kind,
+                ErrorKind::CorruptImage,
+                "{name} {options}: {}",
+                err.message
+            );
+        }
+        let transform = image_engine::parse("width=10").unwrap();
+        let err =
+            image_engine::predict_memory(&file, &transform, &Limits::default()).expect_err(name);
+        assert_eq!(err.kind, ErrorKind::CorruptImage, "{name}: {}", err.message);
+    }
 }

@@ -7,6 +7,10 @@
 //! `$FUZZ_CORPUS_DIR/TARGET/` for the fuzzer to start from.
 
 mod common;
+#[path = "common/heic_writer.rs"]
+mod heic_writer;
+#[path = "common/item_property.rs"]
+mod item_property;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
@@ -19,10 +23,11 @@ use image_engine::fuzzing;
 
 type Target = fn(&[u8]);
 
-const TARGETS: [(&str, Target); 3] = [
+const TARGETS: [(&str, Target); 4] = [
     ("options", fuzzing::options),
     ("decode", fuzzing::decode),
     ("pipeline", fuzzing::pipeline),
+    ("containers", fuzzing::containers),
 ];
 
 /// The slowest any one input may be, the fuzzer's hang threshold; a loaded
@@ -98,6 +103,64 @@ fn images() -> Vec<Vec<u8>> {
     ]
 }
 
+/// Small AVIFs (ravif's, 8- and 10-bit, with alpha) and HEICs (libheif's,
+/// when it has an HEVC encoder), each also with the transformative
+/// properties the engine reads added: `clap` (whole, odd, fractional,
+/// outside the image, with a zero denominator), `irot` and `imir`.
+fn containers() -> Vec<Vec<u8>> {
+    let rgb = common::rgb(24, 16);
+    let pixels: Vec<ravif::RGB8> = rgb
+        .pixels()
+        .map(|p| ravif::RGB8::new(p[0], p[1], p[2]))
+        .collect();
+    let rgba: Vec<ravif::RGBA8> = rgb
+        .pixels()
+        .enumerate()
+        .map(|(i, p)| ravif::RGBA8::new(p[0], p[1], p[2], (i * 7) as u8))
+        .collect();
+    let encoder = |depth| {
+        ravif::Encoder::new()
+            .with_quality(70.0)
+            .with_speed(10)
+            .with_num_threads(Some(1))
+            .with_bit_depth(depth)
+    };
+    let mut files = vec![
+        encoder(ravif::BitDepth::Eight)
+            .encode_rgb(ravif::Img::new(&pixels[..], 24, 16))
+            .expect("ravif encodes")
+            .avif_file,
+        encoder(ravif::BitDepth::Ten)
+            .encode_rgba(ravif::Img::new(&rgba[..], 24, 16))
+            .expect("ravif encodes")
+            .avif_file,
+    ];
+    files.extend(heic_writer::heic(
+        &rgb,
+        libheif_sys::heif_orientation_heif_orientation_normal,
+    ));
+    let clap = item_property::clap;
+    let properties = [
+        clap((12, 1), (8, 1), (-6, 1), (-4, 1)),
+        clap((11, 1), (7, 1), (1, 1), (-3, 2)),
+        clap((23, 2), (31, 4), (0, 1), (0, 1)),
+        clap((24, 1), (16, 1), (1, 1), (0, 1)),
+        clap((12, 0), (8, 1), (0, 1), (0, 1)),
+        item_property::boxed(b"irot", &[1]),
+        item_property::boxed(b"imir", &[1]),
+    ];
+    let mut out = files.clone();
+    for file in &files {
+        for property in &properties {
+            out.push(item_property::with_property(file, property));
+        }
+        // A clap and a turn together, in MIAF's order.
+        let cropped = item_property::with_property(file, &properties[1]);
+        out.push(item_property::with_property(&cropped, &properties[5]));
+    }
+    out
+}
+
 /// The malformed files the robustness tests make: cuts and flipped bytes.
 fn malformed(images: &[Vec<u8>]) -> Vec<Vec<u8>> {
     let mut rng = Xorshift(0x5EED);
@@ -137,6 +200,12 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
     match target {
         "options" => OPTIONS.iter().map(|o| o.as_bytes().to_vec()).collect(),
         "decode" => all,
+        "containers" => {
+            let files = containers();
+            let mut seeds = files.clone();
+            seeds.extend(malformed(&files));
+            seeds
+        }
         _ => all
             .iter()
             .enumerate()
@@ -252,7 +321,12 @@ fn seeds_and_regressions_replay() {
 fn fixed_seed_mutations() {
     for (round, (name, target)) in TARGETS.into_iter().enumerate() {
         let seeds = seeds(name);
-        let iterations = if name == "options" { 20_000 } else { 1_500 };
+        // The option parser and the container readers cost microseconds
+        // an input; the others decode.
+        let iterations = match name {
+            "options" | "containers" => 20_000,
+            _ => 1_500,
+        };
         let mut rng = Xorshift(0xF022 + round as u64);
         for i in 0..iterations {
             let input = &seeds[i % seeds.len()];

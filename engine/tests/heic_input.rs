@@ -1,97 +1,21 @@
 //! HEIC originals: decoded with their colours, turned by their `irot`
-//! property, sized from `ispe` before decoding, damaged files refused. The
+//! property, cropped by their `clap`, sized from `ispe` before decoding,
+//! 10- and 12-bit ones kept at 16 bits, damaged files refused. The
 //! HEICs are written here by the system's libheif with its x265 encoder
 //! (Debian's libheif carries it); without an HEVC encoder the tests say so
 //! and pass.
 
 mod common;
-
-use std::ptr;
+#[path = "common/heic_writer.rs"]
+mod heic_writer;
+#[path = "common/item_property.rs"]
+mod item_property;
 
 use common::*;
+use heic_writer::*;
 use image::{DynamicImage, GenericImageView, Rgb, RgbImage};
 use image_engine::{ErrorKind, ImageFormat, Limits};
 use libheif_sys::*;
-
-/// An RGB image as HEIC (quality 90, 4:2:0), with libheif's `orientation`,
-/// or `None` when the system's libheif has no HEVC encoder.
-fn heic(image: &RgbImage, orientation: heif_orientation) -> Option<Vec<u8>> {
-    unsafe extern "C" fn write(
-        _: *mut heif_context,
-        data: *const libc::c_void,
-        size: usize,
-        out: *mut libc::c_void,
-    ) -> heif_error {
-        // SAFETY: `out` is the Vec passed to heif_context_write below and
-        // `data` holds `size` bytes.
-        unsafe {
-            let out = &mut *out.cast::<Vec<u8>>();
-            out.extend_from_slice(std::slice::from_raw_parts(data.cast::<u8>(), size));
-        }
-        heif_error {
-            code: heif_error_code_heif_error_Ok,
-            subcode: heif_suberror_code_heif_suberror_Unspecified,
-            message: c"".as_ptr(),
-        }
-    }
-    let (width, height) = (image.width() as i32, image.height() as i32);
-    // SAFETY: plain libheif use; every object is released before returning
-    // and every pointer checked.
-    unsafe {
-        if heif_have_encoder_for_format(heif_compression_format_heif_compression_HEVC) == 0 {
-            eprintln!("skipping: the system's libheif has no HEVC encoder");
-            return None;
-        }
-        let context = heif_context_alloc();
-        let mut encoder = ptr::null_mut();
-        let err = heif_context_get_encoder_for_format(
-            context,
-            heif_compression_format_heif_compression_HEVC,
-            &mut encoder,
-        );
-        assert_eq!(err.code, heif_error_code_heif_error_Ok);
-        heif_encoder_set_lossy_quality(encoder, 90);
-        let mut picture = ptr::null_mut();
-        let err = heif_image_create(
-            width,
-            height,
-            heif_colorspace_heif_colorspace_RGB,
-            heif_chroma_heif_chroma_interleaved_RGB,
-            &mut picture,
-        );
-        assert_eq!(err.code, heif_error_code_heif_error_Ok);
-        heif_image_add_plane(
-            picture,
-            heif_channel_heif_channel_interleaved,
-            width,
-            height,
-            8,
-        );
-        let mut stride = 0;
-        let plane =
-            heif_image_get_plane(picture, heif_channel_heif_channel_interleaved, &mut stride);
-        assert!(!plane.is_null());
-        for (y, row) in image.as_raw().chunks_exact(width as usize * 3).enumerate() {
-            ptr::copy_nonoverlapping(row.as_ptr(), plane.add(y * stride as usize), row.len());
-        }
-        let options = heif_encoding_options_alloc();
-        (*options).image_orientation = orientation;
-        let err = heif_context_encode_image(context, picture, encoder, options, ptr::null_mut());
-        assert_eq!(err.code, heif_error_code_heif_error_Ok);
-        heif_encoding_options_free(options);
-        heif_encoder_release(encoder);
-        heif_image_release(picture);
-        let mut out: Vec<u8> = Vec::new();
-        let mut writer = heif_writer {
-            writer_api_version: 1,
-            write: Some(write),
-        };
-        let err = heif_context_write(context, &mut writer, (&mut out as *mut Vec<u8>).cast());
-        assert_eq!(err.code, heif_error_code_heif_error_Ok);
-        heif_context_free(context);
-        Some(out)
-    }
-}
 
 /// Four flat quadrants, wider than tall: every turn looks different.
 fn quadrants(width: u32, height: u32) -> RgbImage {
@@ -234,4 +158,160 @@ fn damaged_heics_are_refused_not_crashed_on() {
     // Still brand with nothing in it.
     let err = run(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic", "width=10").expect_err("empty");
     assert_eq!(err.kind, ErrorKind::CorruptImage, "{}", err.message);
+}
+
+/// libheif's file with the 16-byte `pixi` property overwritten by an
+/// `irot` of `quarters` anticlockwise (no offset moves).
+fn with_irot(mut file: Vec<u8>, quarters: u8) -> Vec<u8> {
+    let pixi = file
+        .windows(8)
+        .position(|w| w == b"\0\0\0\x10pixi")
+        .expect("libheif writes a pixi property");
+    file[pixi + 4..pixi + 16]
+        .copy_from_slice(&[b'i', b'r', b'o', b't', quarters, 0, 0, 0, 0, 0, 0, 0]);
+    file
+}
+
+#[test]
+fn heic_clap_crops_to_the_clean_aperture() {
+    let image = quadrants(96, 64);
+    let Some(file) = heic(&image, heif_orientation_heif_orientation_normal) else {
+        return;
+    };
+    let original = DynamicImage::ImageRgb8(image);
+    // The bottom-left quadrant: 48×32, centred 24 left and 16 down.
+    let cropped = item_property::with_property(
+        &file,
+        &item_property::clap((48, 1), (32, 1), (-24, 1), (16, 1)),
+    );
+    let output = ok(&cropped, "format=png");
+    let decoded = decode(&output.bytes);
+    assert_eq!(decoded.dimensions(), (48, 32));
+    let off = off_inside(&decoded, &original.crop_imm(0, 32, 48, 32));
+    assert!(off < 4.0, "cropped image off by {off:.2}");
+    let colour = original.get_pixel(1, 33);
+    let far = decoded
+        .to_rgb8()
+        .pixels()
+        .filter(|p| (0..3).any(|c| p[c].abs_diff(colour[c]) > 40))
+        .count();
+    assert_eq!(far, 0, "only the bottom-left quadrant is kept");
+    // After an `irot` (a quarter turn anticlockwise) the aperture is of
+    // the turned 64×96 image: its top-left 32×48 quadrant is the stored
+    // image's top-right one, turned.
+    let turned = item_property::with_property(
+        &with_irot(file.clone(), 1),
+        &item_property::clap((32, 1), (48, 1), (-16, 1), (-24, 1)),
+    );
+    let decoded = decode(&ok(&turned, "format=png").bytes);
+    assert_eq!(decoded.dimensions(), (32, 48));
+    let expected = original.crop_imm(48, 0, 48, 32).rotate270();
+    let off = off_inside(&decoded, &expected);
+    assert!(off < 4.0, "turned and cropped image off by {off:.2}");
+    let body: serde_json::Value =
+        serde_json::from_slice(&ok(&turned, "format=json").bytes).expect("JSON body");
+    assert_eq!(
+        (&body["original"]["width"], &body["original"]["height"]),
+        (&32.into(), &48.into())
+    );
+    // An aperture outside the image is a corrupt file, before decoding.
+    let outside = item_property::with_property(
+        &file,
+        &item_property::clap((48, 1), (32, 1), (25, 1), (0, 1)),
+    );
+    for options in ["width=10", "format=json"] {
+        let err = run(&outside, options).expect_err("outside");
+        assert_eq!(err.kind, ErrorKind::CorruptImage, "{}", err.message);
+    }
+}
+
+/// Mean absolute difference per channel over the whole image.
+fn mean_off(a: &DynamicImage, b: &DynamicImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let (a, b) = (a.to_rgb8(), b.to_rgb8());
+    let total: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(p, q)| u64::from(p.abs_diff(*q)))
+        .sum();
+    total as f64 / a.as_raw().len() as f64
+}
+
+/// A grey ramp across `width` pixels at `depth` bits: every level of the
+/// depth appears when `width` is 2^depth.
+fn ramp(width: u32, height: u32, depth: u8) -> Vec<u16> {
+    let top = (1u32 << depth) - 1;
+    (0..height)
+        .flat_map(|_| (0..width).flat_map(move |x| [(x * top / (width - 1)) as u16; 3]))
+        .collect()
+}
+
+#[test]
+fn ten_and_twelve_bit_heics_keep_their_precision() {
+    let (width, height) = (1024, 16);
+    for depth in [10u8, 12] {
+        let samples = ramp(width, height, depth);
+        let Some(file) = encode_heic(
+            width,
+            height,
+            &Pixels::Deep(&samples, depth),
+            heif_orientation_heif_orientation_normal,
+            95,
+        ) else {
+            return;
+        };
+        // Decoded at 16 bits with far more than 256 grey levels.
+        let (decoded, _) = image_engine::stages::decode(&file, 1.0).expect("decodes");
+        let deep = decoded
+            .as_rgb16()
+            .unwrap_or_else(|| panic!("{depth}-bit decodes to 16-bit RGB"));
+        let levels: std::collections::BTreeSet<u16> = deep.pixels().map(|p| p[1]).collect();
+        assert!(levels.len() > 600, "{depth}-bit: {} levels", levels.len());
+        // The samples are scaled to the full 16-bit range and follow the
+        // ramp (to within what HEVC at quality 95 changes).
+        let middle = deep.get_pixel(width / 2, height / 2)[1];
+        assert!(
+            middle.abs_diff(32_768) < 1_000,
+            "{depth}-bit middle: {middle}"
+        );
+        let end = deep.get_pixel(width - 1, height / 2)[1];
+        assert!(end > 64_000, "{depth}-bit end: {end}");
+        // Through the pipeline: the same picture as an 8-bit HEIC of the
+        // ramp, within HEVC's error.
+        let narrow: Vec<u8> = samples
+            .iter()
+            .map(|s| (u32::from(*s) * 255 / ((1 << depth) - 1)) as u8)
+            .collect();
+        let reference = RgbImage::from_raw(width, height, narrow).expect("ramp");
+        let eight = heic(&reference, heif_orientation_heif_orientation_normal).expect("8-bit HEIC");
+        let output = decode(&ok(&file, "width=512,format=png").bytes);
+        let expected = DynamicImage::ImageRgb8(reference).resize_exact(
+            512,
+            8,
+            image::imageops::FilterType::Lanczos3,
+        );
+        assert_eq!(output.dimensions(), (512, 8));
+        let off = mean_off(&output, &expected);
+        assert!(
+            off < 2.0,
+            "{depth}-bit through the pipeline off by {off:.2}"
+        );
+        // And the 8-bit HEIC of the same ramp comes out the same.
+        let eight_output = decode(&ok(&eight, "width=512,format=png").bytes);
+        let off = mean_off(&output, &eight_output);
+        assert!(off < 2.0, "{depth}-bit against 8-bit HEIC off by {off:.2}");
+        let (decoded, _) = image_engine::stages::decode(&eight, 1.0).expect("decodes");
+        assert!(decoded.as_rgb8().is_some(), "8-bit HEIC stays 8-bit");
+        // The header says what decoding holds: 16 bits for the deep one.
+        let transform = image_engine::parse("format=png").unwrap();
+        let deep_memory =
+            image_engine::predict_memory(&file, &transform, &Limits::default()).unwrap();
+        let eight_memory =
+            image_engine::predict_memory(&eight, &transform, &Limits::default()).unwrap();
+        assert!(
+            deep_memory > eight_memory,
+            "{deep_memory} vs {eight_memory}"
+        );
+    }
 }

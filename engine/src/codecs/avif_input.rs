@@ -11,7 +11,10 @@
 //! reported size is the upright one), a `colr` of type `nclx` gives the
 //! YUV matrix and range (over the AV1 header's, as libavif does) and its
 //! primaries and transfer, and an ICC `colr` is converted like a JPEG's
-//! embedded profile. Grid images (the tiled layout of some camera files)
+//! embedded profile. A `clap` (clean aperture, [`super::clean_aperture`])
+//! crops the decoded image before it is turned, so the size the pipeline
+//! plans with is the cropped one; the limits before decoding still see
+//! `ispe`, what is decoded. Grid images (the tiled layout of some camera files)
 //! and AVIF sequences are refused by name. Deeper than 8 bits stays 16-bit
 //! through the pipeline, like 16-bit PNG.
 
@@ -21,6 +24,7 @@ use avif_parse::AvifData;
 use image::{DynamicImage, ImageBuffer, Rgb, Rgba};
 use yuv::{YuvGrayImage, YuvPlanarImage, YuvRange, YuvStandardMatrix};
 
+use super::clean_aperture::{self, Crop};
 use super::dav1d::{self, Frame, Layout};
 use super::item_properties::{self, ItemProperties};
 use super::{corrupt, detail, internal, Header};
@@ -34,7 +38,10 @@ pub(super) fn looks_like(bytes: &[u8]) -> bool {
 /// The primary item's size from its AV1 sequence header: nothing decoded.
 pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
     let avif = parse(bytes)?;
-    let (width, height) = size(&avif, &properties(bytes)?)?;
+    let properties = properties(bytes)?;
+    let (width, height) = size(&avif, &properties)?;
+    // A malformed aperture is refused here, before anything is planned.
+    crop(&properties, (width, height))?;
     // 10- and 12-bit AVIFs are kept at 16 bits per channel, with alpha:
     // the widest layout, so the memory prediction never falls short.
     Ok(Header {
@@ -49,23 +56,29 @@ pub(crate) struct Avif {
     properties: ItemProperties,
     width: u32,
     height: u32,
+    /// What `clap` keeps of the decoded image.
+    crop: Option<Crop>,
 }
 
 pub(super) fn open(bytes: &[u8]) -> Result<Avif, Error> {
     let data = parse(bytes)?;
     let properties = properties(bytes)?;
     let (width, height) = size(&data, &properties)?;
+    let crop = crop(&properties, (width, height))?;
     Ok(Avif {
         data,
         properties,
         width,
         height,
+        crop,
     })
 }
 
 impl Avif {
+    /// The stored size less the clean aperture's crop, before turning.
     pub(super) fn dimensions(&self) -> (u32, u32) {
-        (self.width, self.height)
+        self.crop
+            .map_or((self.width, self.height), |crop| (crop.width, crop.height))
     }
 
     /// `irot` and `imir`, as one orientation.
@@ -80,8 +93,13 @@ impl Avif {
     }
 
     /// Decodes the colour item (and the alpha item, if any) into an RGB or
-    /// RGBA image: 8-bit for 8-bit AV1, 16-bit otherwise.
+    /// RGBA image (8-bit for 8-bit AV1, 16-bit otherwise), cropped to the
+    /// clean aperture.
     pub(super) fn decode(&self, limits: &Limits) -> Result<DynamicImage, Error> {
+        Ok(clean_aperture::apply(self.decode_whole(limits)?, self.crop))
+    }
+
+    fn decode_whole(&self, limits: &Limits) -> Result<DynamicImage, Error> {
         let colour = Coded {
             frame: dav1d::decode(&self.data.primary_item, limits.max_pixels)?,
             cicp: self.properties.cicp,
@@ -123,6 +141,12 @@ fn parse(bytes: &[u8]) -> Result<AvifData, Error> {
 
 fn properties(bytes: &[u8]) -> Result<ItemProperties, Error> {
     item_properties::read(bytes).map_err(|what| corrupt(&format!("AVIF item properties: {what}")))
+}
+
+fn crop(properties: &ItemProperties, size: (u32, u32)) -> Result<Option<Crop>, Error> {
+    properties
+        .crop(size)
+        .map_err(|what| corrupt(&format!("AVIF item properties: {what}")))
 }
 
 /// The primary image's size: `ispe`'s, which the AV1 frame must match;
@@ -294,17 +318,10 @@ fn rgb16(frame: &Coded) -> Result<Rgb16Image, Error> {
         interleave_gbr(frame, |index| frame.plane_words(index), &mut rgb);
     }
     for sample in &mut rgb {
-        *sample = widen(*sample, depth);
+        *sample = super::widen(*sample, depth);
     }
     Rgb16Image::from_raw(width, height, rgb)
         .ok_or_else(|| internal("the decoded AVIF has the wrong size"))
-}
-
-/// A `depth`-bit sample scaled to 16 bits (the top bits repeated below, so
-/// the maximum maps to 65535).
-fn widen(sample: u16, depth: u32) -> u16 {
-    let sample = u32::from(sample).min((1 << depth) - 1);
-    ((sample << (16 - depth)) | (sample >> (2 * depth - 16))) as u16
 }
 
 /// Identity matrix (4:4:4 only): Y holds green, U blue, V red.

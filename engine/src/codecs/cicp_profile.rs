@@ -9,8 +9,6 @@ use moxcms::{
     ToneReprCurve, TransferCharacteristics,
 };
 
-use super::item_properties::Cicp;
-
 /// H.273 primaries that are sRGB's: BT.709 (1) and unspecified (2).
 const SRGB_PRIMARIES: [u16; 2] = [1, 2];
 
@@ -21,6 +19,15 @@ const SRGB_TRANSFERS: [u16; 6] = [1, 2, 6, 13, 14, 15];
 
 /// SMPTE ST 2084 (16) and HLG (18): high dynamic range, left alone.
 const PQ_AND_HLG: [u16; 2] = [16, 18];
+
+/// `colr` of type `nclx`: ITU-T H.273 code points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Cicp {
+    pub primaries: u16,
+    pub transfer: u16,
+    pub matrix: u16,
+    pub full_range: bool,
+}
 
 /// The profile `cicp` describes, encoded as ICC, or `None` when it is sRGB
 /// or names primaries or a transfer function that has no profile (PQ and

@@ -2,10 +2,12 @@
 //! or without alpha). The size comes from the primary item's `ispe`
 //! property, read in Rust without decoding, so the location's limits apply
 //! before libheif sees the file; the container's transforms and colour
-//! ([`super::item_properties`]) are honoured as for AVIF. The pixels are
+//! ([`super::item_properties`], `clap` included) are honoured as for AVIF.
+//! The pixels are
 //! decoded by the system's libheif ([`super::libheif`]). Image sequences
 //! (`msf1`, `hevc` brands) are refused by name at sniffing.
 
+use super::clean_aperture::{self, Crop};
 use super::item_properties::{self, ItemProperties};
 use super::{corrupt, Header};
 use crate::{Error, Limits};
@@ -24,9 +26,14 @@ pub(super) fn looks_like(bytes: &[u8]) -> bool {
 /// The primary item's size from `ispe`: nothing decoded.
 pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
     let heic = open(bytes)?;
-    // libheif's YUV planes (up to 16 bits a sample) and its RGBA result.
+    // 8-bit HEVC is decoded to 8-bit RGB(A); deeper (or undeclared, the
+    // widest case) to 16-bit.
+    let pixel_bytes = match heic.properties.hevc_luma_bits {
+        Some(bits) if bits <= 8 => 4,
+        _ => 8,
+    };
     Ok(Header {
-        pixel_bytes: 8,
+        pixel_bytes,
         ..Header::still(heic.width, heic.height)
     })
 }
@@ -36,6 +43,8 @@ pub(crate) struct Heic {
     properties: ItemProperties,
     width: u32,
     height: u32,
+    /// What `clap` keeps of the decoded image.
+    crop: Option<Crop>,
 }
 
 pub(super) fn open(bytes: &[u8]) -> Result<Heic, Error> {
@@ -47,16 +56,22 @@ pub(super) fn open(bytes: &[u8]) -> Result<Heic, Error> {
     let (width, height) = properties
         .size
         .ok_or_else(|| corrupt("the HEIF primary image has no ispe size"))?;
+    let crop = properties
+        .crop((width, height))
+        .map_err(|what| corrupt(&format!("HEIF item properties: {what}")))?;
     Ok(Heic {
         properties,
         width,
         height,
+        crop,
     })
 }
 
 impl Heic {
+    /// The stored size less the clean aperture's crop, before turning.
     pub(super) fn dimensions(&self) -> (u32, u32) {
-        (self.width, self.height)
+        self.crop
+            .map_or((self.width, self.height), |crop| (crop.width, crop.height))
     }
 
     /// `irot` and `imir`, as one orientation.
@@ -69,7 +84,8 @@ impl Heic {
         self.properties.icc()
     }
 
-    /// Decodes the primary image; it must be the size `ispe` gave.
+    /// Decodes the primary image, which must be the size `ispe` gave, and
+    /// crops it to the clean aperture.
     pub(super) fn decode(
         &self,
         bytes: &[u8],
@@ -85,6 +101,6 @@ impl Heic {
                 self.height
             )));
         }
-        Ok(image)
+        Ok(clean_aperture::apply(image, self.crop))
     }
 }

@@ -1,14 +1,18 @@
 //! The item properties of a HEIF-family file's primary image (ISO/IEC
 //! 23008-12 § 6.5) that change what it looks like: its size (`ispe`), the
-//! transforms a reader applies before display (`irot`, `imir`, in the
-//! order the item lists them) and its colour (`colr`: CICP code points or
+//! transforms a reader applies before display (`clap`, `irot`, `imir`, in
+//! the order the item lists them) and its colour (`colr`: CICP code points or
 //! an ICC profile). `avif-parse` reads none of these, so they are read here
 //! from the container's bytes (already bounds-checked by
 //! [`super::isobmff_bounds`]), without decoding anything.
 
 use image::metadata::Orientation;
 
+pub(crate) use super::cicp_profile::Cicp;
+use super::clean_aperture::{CleanAperture, Crop};
 use super::isobmff_bounds::next_box;
+pub(crate) use super::item_transforms::Transform;
+use super::item_transforms::{orientation, stored_crop};
 
 /// A reader refuses files whose property list is longer than this (real
 /// files: under 10 per item).
@@ -19,17 +23,26 @@ const MAX_PROPERTIES: usize = 256;
 pub(crate) struct ItemProperties {
     /// `ispe`: the size of the reconstructed image, before any transform.
     pub size: Option<(u32, u32)>,
-    /// `irot` and `imir`, in the order they apply.
+    /// `clap`, `irot` and `imir`, in the order they apply.
     pub transforms: Vec<Transform>,
     /// The first `colr` of each kind (the spec allows one nclx and one ICC).
     pub cicp: Option<Cicp>,
     pub icc: Option<Vec<u8>>,
+    /// The deepest luma any `hvcC` in `ipco` declares (the primary item's,
+    /// or its tiles' for a grid), in bits; `None` without one.
+    pub hevc_luma_bits: Option<u8>,
 }
 
 impl ItemProperties {
     /// `irot` and `imir`, as one orientation.
     pub(crate) fn orientation(&self) -> Orientation {
         orientation(&self.transforms)
+    }
+
+    /// The part of the decoded `size` image the clean apertures keep (see
+    /// [`stored_crop`]), or `None` without one.
+    pub(crate) fn crop(&self, size: (u32, u32)) -> Result<Option<Crop>, &'static str> {
+        stored_crop(&self.transforms, size)
     }
 
     /// The profile the colours are in: the ICC `colr`, else one made from
@@ -39,26 +52,6 @@ impl ItemProperties {
             .clone()
             .or_else(|| super::cicp_profile::icc_for(self.cicp.as_ref()?))
     }
-}
-
-/// A transformative property.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Transform {
-    /// `irot`: quarter turns anticlockwise (0..=3).
-    Rotate(u8),
-    /// `imir` axis 0: top and bottom exchanged.
-    FlipVertical,
-    /// `imir` axis 1: left and right exchanged.
-    FlipHorizontal,
-}
-
-/// `colr` of type `nclx`: ITU-T H.273 code points.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Cicp {
-    pub primaries: u16,
-    pub transfer: u16,
-    pub matrix: u16,
-    pub full_range: bool,
 }
 
 /// Reads the primary item's properties. Missing boxes give an empty
@@ -93,6 +86,13 @@ pub(crate) fn read(file: &[u8]) -> Result<ItemProperties, &'static str> {
         };
         apply(&mut found, kind, content)?;
     }
+    // HEVCDecoderConfigurationRecord: bitDepthLumaMinus8 in the low three
+    // bits of its 18th byte.
+    found.hevc_luma_bits = properties
+        .iter()
+        .filter(|(kind, _)| *kind == b"hvcC")
+        .filter_map(|(_, content)| content.get(17).map(|byte| (byte & 7) + 8))
+        .max();
     Ok(found)
 }
 
@@ -119,6 +119,9 @@ fn apply(found: &mut ItemProperties, kind: &[u8; 4], content: &[u8]) -> Result<(
             });
         }
         b"colr" => colour(found, content)?,
+        b"clap" => found
+            .transforms
+            .push(Transform::Clap(CleanAperture::parse(content)?)),
         _ => {}
     }
     Ok(())
@@ -147,43 +150,6 @@ fn colour(found: &mut ItemProperties, content: &[u8]) -> Result<(), &'static str
         _ => {}
     }
     Ok(())
-}
-
-/// The orientation `transforms` amount to, as the pipeline's EXIF-style
-/// value. Any sequence of quarter turns and mirrors is one of the eight.
-pub(crate) fn orientation(transforms: &[Transform]) -> Orientation {
-    // The image shown is R^turns · H^flipped applied to the stored one:
-    // first an optional left-right mirror, then `turns` clockwise quarter
-    // turns. Applying another transform after it:
-    //   turn k clockwise:  R^k R^t H^f = R^(t+k) H^f
-    //   mirror left-right: H R^t H^f   = R^(-t) H^(f+1)   (H R H = R⁻¹)
-    //   mirror top-bottom: V = R² H, so V R^t H^f = R^(2-t) H^(f+1)
-    let (mut turns, mut flipped) = (0u8, false);
-    for transform in transforms {
-        match *transform {
-            // Anticlockwise quarter turns are clockwise ones the other way.
-            Transform::Rotate(anticlockwise) => turns = (turns + 4 - anticlockwise % 4) % 4,
-            Transform::FlipHorizontal => {
-                turns = (4 - turns) % 4;
-                flipped = !flipped;
-            }
-            Transform::FlipVertical => {
-                turns = (6 - turns) % 4;
-                flipped = !flipped;
-            }
-        }
-    }
-    match (turns, flipped) {
-        (0, false) => Orientation::NoTransforms,
-        (1, false) => Orientation::Rotate90,
-        (2, false) => Orientation::Rotate180,
-        (3, false) => Orientation::Rotate270,
-        (0, true) => Orientation::FlipHorizontal,
-        (2, true) => Orientation::FlipVertical,
-        // `image` turns first and mirrors second: H R = R³ H.
-        (3, true) => Orientation::Rotate90FlipH,
-        _ => Orientation::Rotate270FlipH,
-    }
 }
 
 /// The content of the first child box called `kind`.
@@ -275,57 +241,6 @@ fn be32(bytes: &[u8], at: usize) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn turned(orientation: Orientation) -> [u8; 4] {
-        // A 2×2 image with four distinct pixels, row by row.
-        let mut image = image::DynamicImage::ImageLuma8(
-            image::GrayImage::from_raw(2, 2, vec![1, 2, 3, 4]).unwrap(),
-        );
-        image.apply_orientation(orientation);
-        image.to_luma8().into_raw().try_into().unwrap()
-    }
-
-    fn by_hand(transforms: &[Transform]) -> [u8; 4] {
-        let mut image = image::DynamicImage::ImageLuma8(
-            image::GrayImage::from_raw(2, 2, vec![1, 2, 3, 4]).unwrap(),
-        );
-        for transform in transforms {
-            image = match *transform {
-                Transform::Rotate(1) => image.rotate270(),
-                Transform::Rotate(2) => image.rotate180(),
-                Transform::Rotate(3) => image.rotate90(),
-                Transform::Rotate(_) => image,
-                Transform::FlipHorizontal => image.fliph(),
-                Transform::FlipVertical => image.flipv(),
-            };
-        }
-        image.to_luma8().into_raw().try_into().unwrap()
-    }
-
-    #[test]
-    fn every_sequence_of_two_or_three_transforms_is_one_orientation() {
-        let all = [
-            Transform::Rotate(0),
-            Transform::Rotate(1),
-            Transform::Rotate(2),
-            Transform::Rotate(3),
-            Transform::FlipHorizontal,
-            Transform::FlipVertical,
-        ];
-        for a in all {
-            for b in all {
-                for c in all {
-                    let sequence = [a, b, c];
-                    assert_eq!(
-                        turned(orientation(&sequence)),
-                        by_hand(&sequence),
-                        "{sequence:?}"
-                    );
-                    assert_eq!(turned(orientation(&sequence[..2])), by_hand(&sequence[..2]));
-                }
-            }
-        }
-    }
 
     #[test]
     fn a_file_without_meta_has_no_properties() {

@@ -2,7 +2,9 @@
 //! system's libheif (Debian's 1.15, through `libheif-sys` 1.14, the last
 //! binding release that links the system library without asking for 1.16
 //! or later). Everything unsafe about libheif stays in this file: callers
-//! get an 8-bit RGB or RGBA image.
+//! get an RGB or RGBA image, 8-bit for 8-bit HEVC and 16-bit for deeper
+//! (10- and 12-bit HEICs keep their precision through resampling, as
+//! 10-bit AVIF does).
 //!
 //! The container's own transforms (`irot`, `imir`, `clap`) are not applied
 //! here: orientation is the pipeline's business, from the item properties
@@ -12,17 +14,19 @@
 use std::ffi::CStr;
 use std::ptr;
 
-use image::{DynamicImage, RgbImage, RgbaImage};
+use image::{DynamicImage, ImageBuffer, RgbImage, RgbaImage};
 use libheif_sys::{
     heif_channel_heif_channel_interleaved, heif_chroma_heif_chroma_interleaved_RGB,
-    heif_chroma_heif_chroma_interleaved_RGBA, heif_colorspace_heif_colorspace_RGB, heif_context,
-    heif_context_alloc, heif_context_free, heif_context_get_primary_image_handle,
+    heif_chroma_heif_chroma_interleaved_RGBA, heif_chroma_heif_chroma_interleaved_RRGGBBAA_LE,
+    heif_chroma_heif_chroma_interleaved_RRGGBB_LE, heif_colorspace_heif_colorspace_RGB,
+    heif_context, heif_context_alloc, heif_context_free, heif_context_get_primary_image_handle,
     heif_context_read_from_memory_without_copy, heif_context_set_max_decoding_threads,
     heif_context_set_maximum_image_size_limit, heif_decode_image, heif_decoding_options_alloc,
     heif_decoding_options_free, heif_error, heif_error_code_heif_error_Memory_allocation_error,
     heif_error_code_heif_error_Ok, heif_error_code_heif_error_Unsupported_feature,
-    heif_error_code_heif_error_Unsupported_filetype, heif_image, heif_image_get_height,
-    heif_image_get_plane_readonly, heif_image_get_width, heif_image_handle,
+    heif_error_code_heif_error_Unsupported_filetype, heif_image,
+    heif_image_get_bits_per_pixel_range, heif_image_get_height, heif_image_get_plane_readonly,
+    heif_image_get_width, heif_image_handle, heif_image_handle_get_luma_bits_per_pixel,
     heif_image_handle_has_alpha_channel, heif_image_handle_release, heif_image_release,
 };
 
@@ -57,8 +61,9 @@ impl Drop for Image {
     }
 }
 
-/// Decodes the primary image of `file` to 8-bit RGB, or RGBA when it has
-/// an alpha item. libheif converts from YUV with the matrix and range the
+/// Decodes the primary image of `file` to RGB, or RGBA when it has an
+/// alpha item: 8-bit when the HEVC luma is 8 bits deep, otherwise 16-bit
+/// (the samples scaled to the full range). libheif converts from YUV with the matrix and range the
 /// file gives. `limits.max_side` bounds what libheif agrees to allocate, a
 /// second line behind the header check.
 pub(super) fn decode(file: &[u8], limits: &Limits) -> Result<DynamicImage, Error> {
@@ -90,10 +95,14 @@ pub(super) fn decode(file: &[u8], limits: &Limits) -> Result<DynamicImage, Error
     check(unsafe { heif_context_get_primary_image_handle(context.0, &mut handle.0) })?;
     // SAFETY: the handle is live.
     let alpha = unsafe { heif_image_handle_has_alpha_channel(handle.0) } != 0;
-    let chroma = if alpha {
-        heif_chroma_heif_chroma_interleaved_RGBA
-    } else {
-        heif_chroma_heif_chroma_interleaved_RGB
+    // SAFETY: the handle is live. -1 when the file does not say.
+    let deep = unsafe { heif_image_handle_get_luma_bits_per_pixel(handle.0) } > 8;
+    let chroma = match (deep, alpha) {
+        (false, false) => heif_chroma_heif_chroma_interleaved_RGB,
+        (false, true) => heif_chroma_heif_chroma_interleaved_RGBA,
+        // Little-endian samples of the coded depth in 16-bit words.
+        (true, false) => heif_chroma_heif_chroma_interleaved_RRGGBB_LE,
+        (true, true) => heif_chroma_heif_chroma_interleaved_RRGGBBAA_LE,
     };
     // SAFETY: returns default options (or null), freed below.
     let options = unsafe { heif_decoding_options_alloc() };
@@ -117,11 +126,31 @@ pub(super) fn decode(file: &[u8], limits: &Limits) -> Result<DynamicImage, Error
         result
     };
     check(decoded)?;
-    pixels(&image, alpha)
+    let channels = if alpha { 4 } else { 3 };
+    if deep {
+        deep_pixels(&image, channels)
+    } else {
+        pixels(&image, alpha)
+    }
 }
 
-/// The decoded image's interleaved plane copied into an `image` buffer.
-fn pixels(image: &Image, alpha: bool) -> Result<DynamicImage, Error> {
+/// The decoded interleaved plane: its width and height, and each row's
+/// first `width × bytes_per_pixel` bytes, in order (the stride dropped).
+struct Plane<'a> {
+    width: u32,
+    height: u32,
+    bytes: &'a [u8],
+    stride: usize,
+    row: usize,
+}
+
+impl Plane<'_> {
+    fn rows(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.height as usize).map(|y| &self.bytes[y * self.stride..y * self.stride + self.row])
+    }
+}
+
+fn plane(image: &Image, bytes_per_pixel: usize) -> Result<Plane<'_>, Error> {
     let channel = heif_channel_heif_channel_interleaved;
     // SAFETY: the image is live.
     let (width, height) = unsafe {
@@ -137,22 +166,57 @@ fn pixels(image: &Image, alpha: bool) -> Result<DynamicImage, Error> {
     // SAFETY: the image is live; `stride` is written.
     let plane = unsafe { heif_image_get_plane_readonly(image.0, channel, &mut stride) };
     let stride = usize::try_from(stride).unwrap_or(0);
-    let row = width * if alpha { 4 } else { 3 };
+    let row = width * bytes_per_pixel;
     if plane.is_null() || width == 0 || height == 0 || stride < row {
         return Err(corrupt("the HEIF image has no pixels"));
     }
     // SAFETY: libheif allocates `stride` bytes for each of `height` rows
-    // of the interleaved plane, alive while `image` is.
-    let plane = unsafe { std::slice::from_raw_parts(plane, stride * (height - 1) + row) };
-    let mut out = Vec::with_capacity(row * height);
-    for y in 0..height {
-        out.extend_from_slice(&plane[y * stride..y * stride + row]);
-    }
-    let (width, height) = (width as u32, height as u32);
+    // of the interleaved plane, alive while `image` is (the borrow).
+    let bytes = unsafe { std::slice::from_raw_parts(plane, stride * (height - 1) + row) };
+    Ok(Plane {
+        width: width as u32,
+        height: height as u32,
+        bytes,
+        stride,
+        row,
+    })
+}
+
+/// An 8-bit interleaved RGB(A) plane as an `image` buffer.
+fn pixels(image: &Image, alpha: bool) -> Result<DynamicImage, Error> {
+    let plane = plane(image, if alpha { 4 } else { 3 })?;
+    let out: Vec<u8> = plane.rows().flatten().copied().collect();
+    let (width, height) = (plane.width, plane.height);
     let image = if alpha {
         RgbaImage::from_raw(width, height, out).map(DynamicImage::ImageRgba8)
     } else {
         RgbImage::from_raw(width, height, out).map(DynamicImage::ImageRgb8)
+    };
+    image.ok_or_else(|| internal("the decoded HEIF has the wrong size"))
+}
+
+/// A 10- or 12-bit interleaved plane (little-endian words) as a 16-bit
+/// `image` buffer, converted straight from libheif's plane.
+fn deep_pixels(image: &Image, channels: usize) -> Result<DynamicImage, Error> {
+    // SAFETY: the image is live.
+    let depth = unsafe {
+        heif_image_get_bits_per_pixel_range(image.0, heif_channel_heif_channel_interleaved)
+    };
+    let depth = u32::try_from(depth)
+        .ok()
+        .filter(|depth| (9..=16).contains(depth))
+        .ok_or_else(|| corrupt("the HEIF image has no pixels of a known depth"))?;
+    let plane = plane(image, channels * 2)?;
+    let samples: Vec<u16> = plane
+        .rows()
+        .flat_map(|row| row.chunks_exact(2))
+        .map(|pair| super::widen(u16::from_le_bytes([pair[0], pair[1]]), depth))
+        .collect();
+    let (width, height) = (plane.width, plane.height);
+    let image = if channels == 4 {
+        ImageBuffer::from_raw(width, height, samples).map(DynamicImage::ImageRgba16)
+    } else {
+        ImageBuffer::from_raw(width, height, samples).map(DynamicImage::ImageRgb16)
     };
     image.ok_or_else(|| internal("the decoded HEIF has the wrong size"))
 }

@@ -9,6 +9,8 @@ mod avif;
 mod avif_input;
 mod bmp;
 mod cicp_profile;
+mod clean_aperture;
+pub(crate) mod container_fuzz;
 mod dav1d;
 mod dc_baseline;
 mod decode;
@@ -20,6 +22,7 @@ mod heic;
 mod ico;
 mod isobmff_bounds;
 mod item_properties;
+mod item_transforms;
 mod jpeg;
 mod jpeg_bits;
 mod jpeg_huffman;
@@ -99,6 +102,30 @@ pub(crate) fn orientation(
     match decode::open(bytes, format, header, &crate::Limits::default(), &|| Ok(())) {
         Ok(mut source) => source.orientation(),
         Err(_) => Orientation::NoTransforms,
+    }
+}
+
+/// The size the original is shown at, read without decoding: the stored
+/// size, less what an AVIF's or HEIF's clean aperture (`clap`) crops, turned
+/// upright by its orientation. Unreadable metadata means upright and
+/// uncropped (the decoder refuses the file later if it is damaged).
+pub(crate) fn upright_size(bytes: &[u8], format: ImageFormat, header: &Header) -> (u32, u32) {
+    let stored = (header.width, header.height);
+    let (size, orientation) = match format {
+        ImageFormat::Jpeg => (stored, jpeg::orientation(bytes)),
+        ImageFormat::Avif | ImageFormat::Heic => {
+            // Only the container is read: nothing to stop.
+            match decode::open(bytes, format, header, &crate::Limits::default(), &|| Ok(())) {
+                Ok(mut source) => (source.dimensions(), source.orientation()),
+                Err(_) => (stored, Orientation::NoTransforms),
+            }
+        }
+        _ => (stored, orientation(bytes, format, header)),
+    };
+    if swaps_sides(orientation) {
+        (size.1, size.0)
+    } else {
+        size
     }
 }
 
@@ -322,6 +349,13 @@ fn encode_error(format: ImageFormat, err: impl std::fmt::Display) -> Error {
 /// so even the addition is checked).
 fn bytes_at<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {
     bytes.get(at..at.checked_add(N)?)?.try_into().ok()
+}
+
+/// A `depth`-bit sample (9 to 16 bits) scaled to 16 bits (the top bits
+/// repeated below, so the maximum maps to 65535).
+fn widen(sample: u16, depth: u32) -> u16 {
+    let sample = u32::from(sample).min((1 << depth) - 1);
+    ((sample << (16 - depth)) | (sample >> (2 * depth - 16))) as u16
 }
 
 fn be16(bytes: &[u8], at: usize) -> Option<u16> {

@@ -111,19 +111,15 @@ pub(crate) fn check_output(
 }
 
 /// The plan for an original known only by its header, and the upright
-/// size it starts from (EXIF orientation read without decoding).
+/// size it starts from (EXIF orientation and a HEIF clean aperture read
+/// without decoding).
 pub(crate) fn plan_from_header(
     input: &[u8],
     format: ImageFormat,
     header: &codecs::Header,
     transform: &Transform,
 ) -> (Plan, (u32, u32)) {
-    let (width, height) = (header.width, header.height);
-    let upright = if swaps_sides(codecs::orientation(input, format, header)) {
-        (height, width)
-    } else {
-        (width, height)
-    };
+    let upright = codecs::upright_size(input, format, header);
     let plan = geometry::plan(
         upright.0,
         upright.1,
