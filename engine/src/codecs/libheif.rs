@@ -185,7 +185,9 @@ fn plane(image: &Image, bytes_per_pixel: usize) -> Result<Plane<'_>, Error> {
 /// An 8-bit interleaved RGB(A) plane as an `image` buffer.
 fn pixels(image: &Image, alpha: bool) -> Result<DynamicImage, Error> {
     let plane = plane(image, if alpha { 4 } else { 3 })?;
-    let out: Vec<u8> = plane.rows().flatten().copied().collect();
+    // Row by row: a byte-wise collect would not know its length.
+    let mut out = Vec::with_capacity(plane.row * plane.height as usize);
+    plane.rows().for_each(|row| out.extend_from_slice(row));
     let (width, height) = (plane.width, plane.height);
     let image = if alpha {
         RgbaImage::from_raw(width, height, out).map(DynamicImage::ImageRgba8)
@@ -207,11 +209,13 @@ fn deep_pixels(image: &Image, channels: usize) -> Result<DynamicImage, Error> {
         .filter(|depth| (9..=16).contains(depth))
         .ok_or_else(|| corrupt("the HEIF image has no pixels of a known depth"))?;
     let plane = plane(image, channels * 2)?;
-    let samples: Vec<u16> = plane
-        .rows()
-        .flat_map(|row| row.chunks_exact(2))
-        .map(|pair| super::widen(u16::from_le_bytes([pair[0], pair[1]]), depth))
-        .collect();
+    let mut samples: Vec<u16> = Vec::with_capacity(plane.row / 2 * plane.height as usize);
+    for row in plane.rows() {
+        samples.extend(
+            row.chunks_exact(2)
+                .map(|pair| super::widen(u16::from_le_bytes([pair[0], pair[1]]), depth)),
+        );
+    }
     let (width, height) = (plane.width, plane.height);
     let image = if channels == 4 {
         ImageBuffer::from_raw(width, height, samples).map(DynamicImage::ImageRgba16)
