@@ -24,9 +24,8 @@ use avif_parse::AvifData;
 use image::{DynamicImage, ImageBuffer, Rgb, Rgba};
 use yuv::{YuvGrayImage, YuvPlanarImage, YuvRange, YuvStandardMatrix};
 
-use super::clean_aperture::{self, Crop};
 use super::dav1d::{self, Frame, Layout};
-use super::item_properties::{self, ItemProperties};
+use super::item_properties::{self, ItemProperties, PrimaryItem};
 use super::{corrupt, detail, internal, Header};
 use crate::{Error, ErrorKind, Limits};
 
@@ -41,7 +40,7 @@ pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
     let properties = properties(bytes)?;
     let (width, height) = size(&avif, &properties)?;
     // A malformed aperture is refused here, before anything is planned.
-    crop(&properties, (width, height))?;
+    item(properties, (width, height))?;
     // 10- and 12-bit AVIFs are kept at 16 bits per channel, with alpha:
     // the widest layout, so the memory prediction never falls short.
     Ok(Header {
@@ -53,62 +52,36 @@ pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
 /// An AVIF whose container has been read; the AV1 items are not decoded.
 pub(crate) struct Avif {
     data: AvifData,
-    properties: ItemProperties,
-    width: u32,
-    height: u32,
-    /// What `clap` keeps of the decoded image.
-    crop: Option<Crop>,
+    /// Its size, properties and clean aperture.
+    pub item: PrimaryItem,
 }
 
 pub(super) fn open(bytes: &[u8]) -> Result<Avif, Error> {
     let data = parse(bytes)?;
     let properties = properties(bytes)?;
-    let (width, height) = size(&data, &properties)?;
-    let crop = crop(&properties, (width, height))?;
-    Ok(Avif {
-        data,
-        properties,
-        width,
-        height,
-        crop,
-    })
+    let size = size(&data, &properties)?;
+    let item = item(properties, size)?;
+    Ok(Avif { data, item })
 }
 
 impl Avif {
-    /// The stored size less the clean aperture's crop, before turning.
-    pub(super) fn dimensions(&self) -> (u32, u32) {
-        self.crop
-            .map_or((self.width, self.height), |crop| (crop.width, crop.height))
-    }
-
-    /// `irot` and `imir`, as one orientation.
-    pub(super) fn orientation(&self) -> image::metadata::Orientation {
-        self.properties.orientation()
-    }
-
-    /// The profile the colours are in: the ICC `colr`, else one made from
-    /// the `nclx` code points when they are not sRGB's.
-    pub(super) fn icc(&self) -> Option<Vec<u8>> {
-        self.properties.icc()
-    }
-
     /// Decodes the colour item (and the alpha item, if any) into an RGB or
     /// RGBA image (8-bit for 8-bit AV1, 16-bit otherwise), cropped to the
     /// clean aperture.
     pub(super) fn decode(&self, limits: &Limits) -> Result<DynamicImage, Error> {
-        Ok(clean_aperture::apply(self.decode_whole(limits)?, self.crop))
+        Ok(self.item.shown(self.decode_whole(limits)?))
     }
 
     fn decode_whole(&self, limits: &Limits) -> Result<DynamicImage, Error> {
         let colour = Coded {
             frame: dav1d::decode(&self.data.primary_item, limits.max_pixels)?,
-            cicp: self.properties.cicp,
+            cicp: self.item.properties.cicp,
         };
         let alpha = match self.data.alpha_item.as_deref() {
             Some(item) => Some(dav1d::decode(item, limits.max_pixels)?),
             None => None,
         };
-        if (colour.frame.width(), colour.frame.height()) != (self.width, self.height) {
+        if (colour.frame.width(), colour.frame.height()) != (self.item.width, self.item.height) {
             return Err(corrupt("the AV1 frame is not the size the container gives"));
         }
         let image = if colour.frame.bit_depth() == 8 {
@@ -143,9 +116,8 @@ fn properties(bytes: &[u8]) -> Result<ItemProperties, Error> {
     item_properties::read(bytes).map_err(|what| corrupt(&format!("AVIF item properties: {what}")))
 }
 
-fn crop(properties: &ItemProperties, size: (u32, u32)) -> Result<Option<Crop>, Error> {
-    properties
-        .crop(size)
+fn item(properties: ItemProperties, size: (u32, u32)) -> Result<PrimaryItem, Error> {
+    PrimaryItem::new(properties, size)
         .map_err(|what| corrupt(&format!("AVIF item properties: {what}")))
 }
 

@@ -118,30 +118,30 @@ pub(crate) fn apply(image: image::DynamicImage, crop: Option<Crop>) -> image::Dy
     }
 }
 
+/// A clean aperture from (numerator, denominator) pairs: width, height,
+/// horizontal and vertical offset. For tests.
+#[cfg(test)]
+pub(crate) fn aperture(
+    width: (i32, i32),
+    height: (i32, i32),
+    x: (i32, i32),
+    y: (i32, i32),
+) -> CleanAperture {
+    let fraction = |(numerator, denominator)| Fraction {
+        numerator,
+        denominator,
+    };
+    CleanAperture {
+        width: fraction(width),
+        height: fraction(height),
+        horizontal_offset: fraction(x),
+        vertical_offset: fraction(y),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fraction(numerator: i32, denominator: i32) -> Fraction {
-        Fraction {
-            numerator,
-            denominator,
-        }
-    }
-
-    fn aperture(
-        width: (i32, i32),
-        height: (i32, i32),
-        x: (i32, i32),
-        y: (i32, i32),
-    ) -> CleanAperture {
-        CleanAperture {
-            width: fraction(width.0, width.1),
-            height: fraction(height.0, height.1),
-            horizontal_offset: fraction(x.0, x.1),
-            vertical_offset: fraction(y.0, y.1),
-        }
-    }
 
     fn crop(x: u32, y: u32, width: u32, height: u32) -> Crop {
         Crop {

@@ -140,8 +140,8 @@ impl Source<'_> {
     pub(crate) fn dimensions(&self) -> (u32, u32) {
         match self {
             Source::Jpeg(jpeg, _) | Source::Cmyk(jpeg, _, _) => (jpeg.width, jpeg.height),
-            Source::Avif(avif, _) => avif.dimensions(),
-            Source::Heic(heic, _, _) => heic.dimensions(),
+            Source::Avif(avif, _) => avif.item.dimensions(),
+            Source::Heic(heic, _, _) => heic.item.dimensions(),
             Source::Generic(decoder) => decoder.dimensions(),
         }
     }
@@ -151,8 +151,8 @@ impl Source<'_> {
     pub(crate) fn orientation(&mut self) -> Orientation {
         match self {
             Source::Jpeg(_, orientation) | Source::Cmyk(_, orientation, _) => *orientation,
-            Source::Avif(avif, _) => avif.orientation(),
-            Source::Heic(heic, _, _) => heic.orientation(),
+            Source::Avif(avif, _) => avif.item.orientation(),
+            Source::Heic(heic, _, _) => heic.item.orientation(),
             Source::Generic(decoder) => decoder.orientation().unwrap_or(Orientation::NoTransforms),
         }
     }
@@ -168,11 +168,11 @@ impl Source<'_> {
                 ..metadata.clone()
             },
             Source::Avif(avif, _) => Metadata {
-                icc: avif.icc(),
+                icc: avif.item.icc(),
                 ..Metadata::default()
             },
             Source::Heic(heic, _, _) => Metadata {
-                icc: heic.icc(),
+                icc: heic.item.icc(),
                 ..Metadata::default()
             },
             Source::Generic(decoder) => Metadata {

@@ -7,8 +7,7 @@
 //! decoded by the system's libheif ([`super::libheif`]). Image sequences
 //! (`msf1`, `hevc` brands) are refused by name at sniffing.
 
-use super::clean_aperture::{self, Crop};
-use super::item_properties::{self, ItemProperties};
+use super::item_properties::{self, PrimaryItem};
 use super::{corrupt, Header};
 use crate::{Error, Limits};
 
@@ -28,23 +27,20 @@ pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
     let heic = open(bytes)?;
     // 8-bit HEVC is decoded to 8-bit RGB(A); deeper (or undeclared, the
     // widest case) to 16-bit.
-    let pixel_bytes = match heic.properties.hevc_luma_bits {
+    let pixel_bytes = match heic.item.properties.hevc_luma_bits {
         Some(bits) if bits <= 8 => 4,
         _ => 8,
     };
     Ok(Header {
         pixel_bytes,
-        ..Header::still(heic.width, heic.height)
+        ..Header::still(heic.item.width, heic.item.height)
     })
 }
 
 /// A HEIF whose container has been read; nothing decoded.
 pub(crate) struct Heic {
-    properties: ItemProperties,
-    width: u32,
-    height: u32,
-    /// What `clap` keeps of the decoded image.
-    crop: Option<Crop>,
+    /// Its size, properties and clean aperture.
+    pub item: PrimaryItem,
 }
 
 pub(super) fn open(bytes: &[u8]) -> Result<Heic, Error> {
@@ -53,37 +49,15 @@ pub(super) fn open(bytes: &[u8]) -> Result<Heic, Error> {
     let properties = item_properties::read(bytes)
         .map_err(|what| corrupt(&format!("HEIF item properties: {what}")))?;
     // Every HEIF image item carries its size (ISO/IEC 23008-12 § 6.5.3).
-    let (width, height) = properties
+    let size = properties
         .size
         .ok_or_else(|| corrupt("the HEIF primary image has no ispe size"))?;
-    let crop = properties
-        .crop((width, height))
+    let item = PrimaryItem::new(properties, size)
         .map_err(|what| corrupt(&format!("HEIF item properties: {what}")))?;
-    Ok(Heic {
-        properties,
-        width,
-        height,
-        crop,
-    })
+    Ok(Heic { item })
 }
 
 impl Heic {
-    /// The stored size less the clean aperture's crop, before turning.
-    pub(super) fn dimensions(&self) -> (u32, u32) {
-        self.crop
-            .map_or((self.width, self.height), |crop| (crop.width, crop.height))
-    }
-
-    /// `irot` and `imir`, as one orientation.
-    pub(super) fn orientation(&self) -> image::metadata::Orientation {
-        self.properties.orientation()
-    }
-
-    /// The ICC `colr`, else a profile for non-sRGB `nclx` code points.
-    pub(super) fn icc(&self) -> Option<Vec<u8>> {
-        self.properties.icc()
-    }
-
     /// Decodes the primary image, which must be the size `ispe` gave, and
     /// crops it to the clean aperture.
     pub(super) fn decode(
@@ -92,15 +66,16 @@ impl Heic {
         limits: &Limits,
     ) -> Result<image::DynamicImage, Error> {
         let image = super::libheif::decode(bytes, limits)?;
-        if (image.width(), image.height()) != (self.width, self.height) {
+        let (width, height) = (self.item.width, self.item.height);
+        if (image.width(), image.height()) != (width, height) {
             return Err(corrupt(&format!(
                 "the HEIF image is {}×{}, its ispe gives {}×{}",
                 image.width(),
                 image.height(),
-                self.width,
-                self.height
+                width,
+                height
             )));
         }
-        Ok(clean_aperture::apply(image, self.crop))
+        Ok(self.item.shown(image))
     }
 }

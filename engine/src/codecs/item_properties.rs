@@ -54,6 +54,56 @@ impl ItemProperties {
     }
 }
 
+/// A HEIF-family primary image as its container describes it, before
+/// decoding: its stored size, its properties and the part its clean
+/// apertures keep. AVIF and HEIC answer the pipeline's questions (shown
+/// size, orientation, profile) from it.
+pub(crate) struct PrimaryItem {
+    pub properties: ItemProperties,
+    pub width: u32,
+    pub height: u32,
+    /// What `clap` keeps of the decoded image.
+    pub crop: Option<Crop>,
+}
+
+impl PrimaryItem {
+    /// The item of a `width`×`height` stored image; an aperture that does
+    /// not fit it is an error.
+    pub(crate) fn new(
+        properties: ItemProperties,
+        (width, height): (u32, u32),
+    ) -> Result<PrimaryItem, &'static str> {
+        let crop = properties.crop((width, height))?;
+        Ok(PrimaryItem {
+            properties,
+            width,
+            height,
+            crop,
+        })
+    }
+
+    /// The stored size less the clean aperture's crop, before turning.
+    pub(crate) fn dimensions(&self) -> (u32, u32) {
+        self.crop
+            .map_or((self.width, self.height), |crop| (crop.width, crop.height))
+    }
+
+    /// `irot` and `imir`, as one orientation.
+    pub(crate) fn orientation(&self) -> Orientation {
+        self.properties.orientation()
+    }
+
+    /// The profile the colours are in (see [`ItemProperties::icc`]).
+    pub(crate) fn icc(&self) -> Option<Vec<u8>> {
+        self.properties.icc()
+    }
+
+    /// The decoded (stored) image cut to the clean aperture.
+    pub(crate) fn shown(&self, image: image::DynamicImage) -> image::DynamicImage {
+        super::clean_aperture::apply(image, self.crop)
+    }
+}
+
 /// Reads the primary item's properties. Missing boxes give an empty
 /// answer; malformed ones an error naming what is wrong.
 pub(crate) fn read(file: &[u8]) -> Result<ItemProperties, &'static str> {

@@ -149,25 +149,17 @@ fn undo(transform: Transform, crop: Crop, input: (u32, u32)) -> Crop {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codecs::clean_aperture::Fraction;
+    use crate::codecs::clean_aperture::aperture;
 
-    fn aperture(
-        width: (i32, i32),
-        height: (i32, i32),
-        x: (i32, i32),
-        y: (i32, i32),
-    ) -> CleanAperture {
-        let fraction = |(numerator, denominator)| Fraction {
-            numerator,
-            denominator,
-        };
-        CleanAperture {
-            width: fraction(width),
-            height: fraction(height),
-            horizontal_offset: fraction(x),
-            vertical_offset: fraction(y),
-        }
-    }
+    /// Every turn and mirror a file can list.
+    const TURNS: [Transform; 6] = [
+        Transform::Rotate(0),
+        Transform::Rotate(1),
+        Transform::Rotate(2),
+        Transform::Rotate(3),
+        Transform::FlipHorizontal,
+        Transform::FlipVertical,
+    ];
 
     fn turned(orientation: Orientation) -> [u8; 4] {
         // A 2×2 image with four distinct pixels, row by row.
@@ -198,14 +190,7 @@ mod tests {
 
     #[test]
     fn every_sequence_of_two_or_three_transforms_is_one_orientation() {
-        let all = [
-            Transform::Rotate(0),
-            Transform::Rotate(1),
-            Transform::Rotate(2),
-            Transform::Rotate(3),
-            Transform::FlipHorizontal,
-            Transform::FlipVertical,
-        ];
+        let all = TURNS;
         for a in all {
             for b in all {
                 for c in all {
@@ -256,14 +241,7 @@ mod tests {
         // Off-centre and odd, so every misplacement shows.
         let first = Transform::Clap(aperture((5, 1), (3, 1), (1, 1), (-1, 2)));
         let second = Transform::Clap(aperture((2, 1), (2, 1), (-1, 2), (0, 1)));
-        let turns = [
-            Transform::Rotate(0),
-            Transform::Rotate(1),
-            Transform::Rotate(2),
-            Transform::Rotate(3),
-            Transform::FlipHorizontal,
-            Transform::FlipVertical,
-        ];
+        let turns = TURNS;
         for a in turns {
             for b in turns {
                 let sequences = [
