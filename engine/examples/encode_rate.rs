@@ -46,8 +46,8 @@ fn main() {
             bytes.len()
         );
     };
-    // JPEG as `format=jpeg` (trellis, progressive), `baseline-jpeg`
-    // (trellis) and `compression=fast` (libjpeg-turbo).
+    // JPEG as `format=jpeg` (jpegli, progressive), `baseline-jpeg`
+    // (jpegli) and `compression=fast` (libjpeg-turbo).
     for (name, progressive, fast) in [
         ("jpeg", true, false),
         ("baseline-jpeg", false, false),

@@ -202,9 +202,9 @@ pub(crate) fn estimate(
         0
     };
     let encoder = if output == ImageFormat::Jpeg && transform.compression != Compression::Fast {
-        // The trellis encoder quantises the whole image before writing
-        // any of it: its YCbCr planes and every block are alive at once.
-        codecs::trellis_jpeg_working_set(plan.canvas.0, plan.canvas.1, channels, transform.quality)
+        // jpegli quantises the whole image before writing any of it
+        // (progressive scans, optimised Huffman tables).
+        codecs::default_jpeg_working_set(plan.canvas.0, plan.canvas.1, channels, transform.quality)
     } else {
         canvas_px * encoder_bytes_per_pixel(output)
     };
@@ -394,7 +394,7 @@ mod tests {
     }
 
     #[test]
-    fn the_trellis_jpeg_encoder_holds_the_whole_image() {
+    fn the_default_jpeg_encoder_holds_the_whole_image() {
         let header = Header::still(2_000, 1_000);
         let plan = plan_for(&header, 2_000);
         let encode = |quality, compression| {
@@ -414,21 +414,18 @@ mod tests {
             .encode
         };
         let fast = encode(80, crate::Compression::Fast);
-        let trellis = encode(80, crate::Compression::Default);
+        let jpegli = encode(80, crate::Compression::Default);
         // Beyond libjpeg-turbo's rows: at least the quantised blocks of
-        // the whole image (4:2:0, 1.5 samples of 2 bytes a pixel) and its
-        // YCbCr planes (another 1.5 bytes)...
-        assert!(
-            trellis - fast >= 2_000_000 * (3 + 3 / 2),
-            "{trellis} vs {fast}"
-        );
-        // ...but not the DC trellis' second copy (4 bytes a sample).
-        assert!(trellis - fast < 2_000_000 * 12, "{trellis} vs {fast}");
+        // the whole image (4:2:0, 1.5 samples of 2 bytes a pixel) and the
+        // output...
+        assert!(jpegli - fast >= 2_000_000 * (3 + 1), "{jpegli} vs {fast}");
+        // ...but not a copy of the planes in floating point.
+        assert!(jpegli - fast < 2_000_000 * 12, "{jpegli} vs {fast}");
         // Quality 90 keeps chroma whole: twice the samples.
         let whole_chroma = encode(90, crate::Compression::Default);
         assert!(
-            whole_chroma > trellis + 2_000_000 * 3,
-            "{whole_chroma} vs {trellis}"
+            whole_chroma > jpegli + 2_000_000 * 3,
+            "{whole_chroma} vs {jpegli}"
         );
     }
 

@@ -34,8 +34,8 @@ pub fn encode(image: &DynamicImage, format: ImageFormat, quality: u8) -> Result<
     codecs::encode(image, format, quality)
 }
 
-/// Encodes an opaque 8-bit image as JPEG the way `format=jpeg` does: the
-/// trellis encoder, progressive (baseline for `baseline-jpeg`), or
+/// Encodes an opaque 8-bit image as JPEG the way `format=jpeg` does:
+/// jpegli, progressive (baseline for `baseline-jpeg`), or
 /// libjpeg-turbo with `fast` (`compression=fast`).
 pub fn encode_jpeg(
     image: &DynamicImage,
@@ -50,6 +50,32 @@ pub fn encode_jpeg(
         fast,
     };
     codecs::encode_with(image, ImageFormat::Jpeg, &encoding, &|| Ok(()))
+}
+
+/// The default JPEG encoder's choices (`Tuning::MODULE` is the module's),
+/// for `examples/jpeg_settings.rs`.
+pub use codecs::JpegliTuning;
+
+/// Encodes an opaque 8-bit grey or RGB image with jpegli and any tuning.
+pub fn encode_jpegli(
+    image: &DynamicImage,
+    quality: u8,
+    tuning: &JpegliTuning,
+) -> Result<Vec<u8>, Error> {
+    let layout = match image {
+        DynamicImage::ImageLuma8(_) => codecs::JpegLayout::Grey,
+        DynamicImage::ImageRgb8(_) => codecs::JpegLayout::Rgb,
+        _ => return Err(Error::new(crate::ErrorKind::Internal, "grey or RGB only")),
+    };
+    codecs::encode_jpegli_tuned(
+        image.as_bytes(),
+        image.width(),
+        image.height(),
+        layout,
+        quality,
+        tuning,
+        &|| Ok(()),
+    )
 }
 
 /// `trim=border`: the region inside a uniform border, as

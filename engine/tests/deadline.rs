@@ -1,7 +1,8 @@
 //! A job that is cancelled, or whose deadline passes, while it decodes
-//! stops at the decoder's next read, and while libwebp encodes at its next
-//! progress report, not at the end of the stage: it returns within a small
-//! part of the time the whole job takes, measured in the same test.
+//! stops at the decoder's next read, while libwebp encodes at its next
+//! progress report, and while jpegli takes rows at its next group of rows,
+//! not at the end of the stage: it returns within a small part of the time
+//! the whole job takes, measured in the same test.
 
 mod common;
 
@@ -13,10 +14,9 @@ use image::{DynamicImage, ImageBuffer, Rgba};
 use image_engine::{process, Control, ErrorKind, Limits, Transform};
 
 /// A large PNG of noise (slow to inflate and to resize) and a transform
-/// that keeps it large, with the fast encoder (`compression=fast`: the
-/// default trellis JPEG encoder runs in one call that checks for a stop only
-/// before and after): nearly all the time is spent in the stages that must
-/// stop early.
+/// that keeps it large, with the fast encoder (`compression=fast`,
+/// libjpeg-turbo, which checks for a stop only before and after): nearly
+/// all the time is spent in the stages that must stop early.
 fn heavy() -> (Vec<u8>, Transform) {
     let mut rng = Xorshift(7);
     let noise: Vec<u8> = rng.bytes(2_400 * 2_400 * 4);
@@ -112,6 +112,25 @@ fn a_deadline_stops_the_webp_encode_part_way() {
     assert_eq!(err.kind, ErrorKind::ProcessingTimeout);
     assert!(
         elapsed < full.mul_f64(fraction + 0.25),
+        "stopped after {elapsed:?} of {full:?}"
+    );
+}
+
+/// A job that spends most of its time in the default JPEG encoder (a JPEG
+/// kept at its size, re-encoded at quality 95: full-resolution chroma).
+/// jpegli asks the control every 64 rows while it transforms and quantises
+/// them, which is about half of its encode; the entropy coding that
+/// follows runs to its end. A deadline a third of the way in must stop
+/// the job long before it would have finished.
+#[test]
+fn a_deadline_stops_the_default_jpeg_encode_part_way() {
+    let input = jpeg(2_400, 2_400);
+    let transform = image_engine::parse("format=jpeg,quality=95").expect("options");
+    let fraction = 0.35;
+    let (full, elapsed, err) = with_deadline_at(&input, &transform, fraction);
+    assert_eq!(err.kind, ErrorKind::ProcessingTimeout);
+    assert!(
+        elapsed < full.mul_f64(fraction + 0.3),
         "stopped after {elapsed:?} of {full:?}"
     );
 }

@@ -288,7 +288,7 @@ fn mean_error(a: &DynamicImage, b: &DynamicImage) -> f64 {
 
 #[test]
 fn default_jpeg_needs_fewer_bytes_than_compression_fast_for_the_same_fidelity() {
-    // Trellis quantisation (the default) against libjpeg-turbo
+    // jpegli (the default) against libjpeg-turbo
     // (`compression=fast`), progressive on both sides so only the
     // quantisation differs: the default output at the lowest quality that
     // is at least as faithful to the resized image as libjpeg-turbo's at

@@ -42,7 +42,7 @@ CASES = [
     ("2.5 MP JPEG → 400 px JPEG", "photo-2mp.jpg", 400, None, "jpeg", True),
     ("0.27 MP JPEG → 400 px box JPEG", "photo-small.jpg", 400, 400, "jpeg", True),
     # The same JPEG outputs through libjpeg-turbo (`compression=fast`), the
-    # encoder libvips uses: the default trellis encoder trades CPU for bytes.
+    # encoder libvips uses: the default encoder (jpegli) trades CPU for bytes.
     ("13 MP baseline JPEG → 400 px JPEG, compression=fast", "photo-13mp.jpg", 400, None,
      "jpeg,compression=fast", True),
     ("2.5 MP JPEG → 400 px JPEG, compression=fast", "photo-2mp.jpg", 400, None,
@@ -118,7 +118,7 @@ class Programs:
     def vips(self, path, width, height, fmt):
         command = [
             sys.executable, self.args.vips_script, path, str(width),
-            # libvips has no trellis encoder: it always writes what
+            # libvips encodes with libjpeg-turbo: it always writes what
             # `compression=fast` does.
             "--format", fmt.split(",")[0], "--quality", str(QUALITY),
             "--iterations", str(self.args.iterations), "--warmup", "2",

@@ -14,7 +14,7 @@ engine and libheif's AV1 encoder in libvips, at the same nominal quality
 together). Prints a Markdown table. Needs pyvips.
 
 A second table compares the JPEG encoders at equal SSIM: the module's
-default JPEG (trellis quantisation) against libvips' default JPEG
+default JPEG (jpegli) against libvips' default JPEG
 (baseline) and its interlaced one (libjpeg-turbo's smallest output:
 progressive, optimised Huffman tables), whose bytes at the module's SSIM
 are interpolated between the two libvips qualities that bracket it.

@@ -1,11 +1,11 @@
 //! JPEG: size from the frame header, EXIF orientation from APP1, encoding
-//! with the trellis encoder (libjpeg-turbo for `compression=fast`).
+//! with jpegli (libjpeg-turbo for `compression=fast`).
 
 use image::metadata::Orientation;
 use image::DynamicImage;
 
 use super::jpeg_markers::segments;
-use super::jpeg_trellis;
+use super::jpegli;
 use super::turbo::{self, Layout};
 use super::{be16, corrupt, internal, Header};
 use crate::Error;
@@ -96,32 +96,27 @@ pub(super) fn orientation(bytes: &[u8]) -> Orientation {
 }
 
 /// Grey or RGB at `quality` (1..=100), progressive when asked; `fast`
-/// takes libjpeg-turbo's quick path instead of trellis quantisation. Alpha
-/// must have been flattened.
+/// takes libjpeg-turbo's quick path instead of jpegli. Alpha must have
+/// been flattened. jpegli asks `check` as it goes, so a job can be stopped
+/// part-way through its encode.
 pub(super) fn encode_with(
     image: &DynamicImage,
     quality: u8,
     progressive: bool,
     fast: bool,
+    check: &dyn Fn() -> Result<(), Error>,
 ) -> Result<Vec<u8>, Error> {
     let layout = match image {
         DynamicImage::ImageLuma8(_) => Layout::Grey,
         DynamicImage::ImageRgb8(_) => Layout::Rgb,
         _ => return Err(internal("JPEG encoding needs an opaque 8-bit image")),
     };
-    let encode = if fast {
-        turbo::encode_with
+    let (pixels, width, height) = (image.as_bytes(), image.width(), image.height());
+    if fast {
+        turbo::encode_with(pixels, width, height, layout, quality, progressive)
     } else {
-        jpeg_trellis::encode
-    };
-    encode(
-        image.as_bytes(),
-        image.width(),
-        image.height(),
-        layout,
-        quality,
-        progressive,
-    )
+        jpegli::encode(pixels, width, height, layout, quality, progressive, check)
+    }
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ mod jpeg;
 mod jpeg_bits;
 mod jpeg_huffman;
 mod jpeg_markers;
-mod jpeg_trellis;
+mod jpegli;
 mod libheif;
 mod metadata;
 mod palette;
@@ -173,17 +173,22 @@ pub(crate) fn jpeg_reduction_for(reduction: f64) -> u32 {
     turbo::Jpeg::reduction_for(reduction)
 }
 
-/// Bytes the default (trellis) JPEG encoder holds for a `width`×`height`
+/// Bytes the default JPEG encoder (jpegli) holds for a `width`×`height`
 /// output of `channels` (1 grey, otherwise RGB) at `quality`, besides the
 /// pixels it is given.
-pub(crate) fn trellis_jpeg_working_set(width: u32, height: u32, channels: u64, quality: u8) -> u64 {
+pub(crate) fn default_jpeg_working_set(width: u32, height: u32, channels: u64, quality: u8) -> u64 {
     let layout = if channels == 1 {
         turbo::Layout::Grey
     } else {
         turbo::Layout::Rgb
     };
-    jpeg_trellis::working_set(width, height, layout, quality)
+    jpegli::working_set(width, height, layout, quality)
 }
+
+/// The default JPEG encoder with any tuning (`stages::encode_jpegli`).
+pub(crate) use jpegli::encode_tuned as encode_jpegli_tuned;
+pub use jpegli::Tuning as JpegliTuning;
+pub(crate) use turbo::Layout as JpegLayout;
 
 /// The longest side each format can store. Only reachable when a location
 /// raises `image_max_side` above these.
@@ -229,7 +234,7 @@ pub(crate) struct Encoding {
     /// has that few).
     pub palette: bool,
     /// `compression=fast`: JPEG through libjpeg-turbo's quick settings
-    /// instead of the trellis encoder.
+    /// instead of jpegli.
     pub fast: bool,
 }
 
@@ -268,7 +273,9 @@ pub(crate) fn encode_with(
     check_size(format, image.width(), image.height())?;
     let quality = encoding.quality;
     match format {
-        ImageFormat::Jpeg => jpeg::encode_with(image, quality, encoding.progressive, encoding.fast),
+        ImageFormat::Jpeg => {
+            jpeg::encode_with(image, quality, encoding.progressive, encoding.fast, check)
+        }
         ImageFormat::Png if encoding.palette => palette::encode(image, quality),
         ImageFormat::Png => png::encode(image),
         ImageFormat::Gif => gif::encode(image),

@@ -102,8 +102,7 @@ pub enum MetadataMode {
 /// How much encoding effort an output gets (`compression`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Compression {
-    /// JPEG through the trellis (mozjpeg-class) encoder, progressive
-    /// unless `baseline-jpeg`.
+    /// JPEG through jpegli, progressive unless `baseline-jpeg`.
     #[default]
     Default,
     /// The quickest settings: baseline JPEG from libjpeg-turbo. Larger
