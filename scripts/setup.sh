@@ -11,6 +11,9 @@ PACKAGES+=(libdav1d-dev pkg-config)
 # HEIC input: the system's libheif (Debian's carries libde265 to decode and
 # x265 to encode); heif-enc writes the HEIC the integration tests serve.
 PACKAGES+=(libheif-dev libheif-examples)
+# The default JPEG encoder (jpegli, built from source by jpegli-sys) is C++:
+# g++, and cmake above.
+PACKAGES+=(g++)
 # The HTTP/2 tests use curl as their client and openssl to make a certificate.
 PACKAGES+=(curl openssl)
 
@@ -24,7 +27,7 @@ if command -v dpkg >/dev/null 2>&1; then
     fi
 else
     echo "setup: not a Debian-like system; make sure these (or their equivalents) are installed:" >&2
-    echo "  ${PACKAGES[*]} plus a C compiler and make" >&2
+    echo "  ${PACKAGES[*]} plus a C and C++ compiler and make" >&2
 fi
 
 if [ "${#missing[@]}" -gt 0 ]; then

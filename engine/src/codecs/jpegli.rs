@@ -211,8 +211,8 @@ impl Tuning {
     ///   SSIMULACRA2 but only +0.6 / -5.0 / -20.2 / -1.7 % at equal luma
     ///   SSIM: it spends on chroma (0.9583 against 0.9254 on 13 MP), which
     ///   luma SSIM does not see. A chroma distance of 2.4× luma's brings
-    ///   chroma level with libvips' (at 2×: ahead and 13 MP at -7.9 %; at
-    ///   2.7×: 13 MP -9.6 % but 20 MP and small chroma behind).
+    ///   chroma level with libvips' (at 2.2×: ahead, and 13 MP at -7.9 %;
+    ///   at 2.7×: 13 MP -9.6 % but the 20 MP and small photos' chroma behind).
     /// * Adaptive quantisation, at the same chroma distance: -9.3 / -10.4 /
     ///   -25.7 / -14.4 % with chroma level or just behind, -8.3 / -10.5 /
     ///   -26.2 / -12.2 % at equal SSIMULACRA2, and 8 % more encode time.
@@ -220,7 +220,8 @@ impl Tuning {
     ///   a distance: at the same quality -8.6 / -12.2 / -22.0 / -20.7 %
     ///   with the small photo's chroma behind (0.8729 against 0.8806); at
     ///   0.7× to bring it level, 13 MP drops to -5.1 %.
-    /// * Progressive level 1 instead of 2: 0.3-1.2 % more bytes.
+    /// * Progressive level 1 instead of 2: 0.8-1.4 % more bytes (8.8 % on 2 MP);
+    ///   baseline (`baseline-jpeg`, level 0): see `bench/results.md`.
     /// * At quality 90 (4:4:4 in both encoders) jpegli's chroma tables are
     ///   coarser than the standard one: chroma at luma's distance is behind
     ///   libvips' on three photos (0.9764 against 0.9833 on 13 MP); at
