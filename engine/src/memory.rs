@@ -162,11 +162,12 @@ pub(crate) fn estimate(
         // Lossy WebP decodes through YUV planes; lossless through ARGB.
         ImageFormat::Webp => (4, full * 4 + full * 4),
         ImageFormat::Gif => (4, full * 4 + full),
-        // dav1d's colour frame (YUV, up to 16 bits a sample, 4:4:4) and
-        // alpha frame stay alive while they become RGB and then, with the
-        // alpha, RGBA (16-bit for a 10- or 12-bit file: the header's
-        // `pixel_bytes` is 8 because only decoding tells the depth).
-        ImageFormat::Avif => (pixel_bytes, full * (6 + 2 + 6 + 8)),
+        // dav1d's colour frame (YUV, 4:4:4 at most) and alpha frame stay
+        // alive while they become RGB and then, with the alpha, RGBA: 16
+        // bits a sample for a 10- or 12-bit file (the sequence header's
+        // depth; `pixel_bytes` 8), 8 bits otherwise.
+        ImageFormat::Avif if pixel_bytes > 4 => (pixel_bytes, full * (6 + 2 + 6 + 8)),
+        ImageFormat::Avif => (4, full * (3 + 1 + 3 + 4)),
         // Never decoded: not an image.
         ImageFormat::Json => (4, full * 4),
     };
@@ -341,6 +342,17 @@ mod tests {
             &transform,
         );
         assert!(avif.resize > png.resize);
+        // An 8-bit AVIF: the same frames and conversions at 8 bits, half.
+        let eight_bit = estimate(
+            &Header::still(2_000, 1_000),
+            ImageFormat::Avif,
+            &plan,
+            1,
+            ImageFormat::Png,
+            &transform,
+        );
+        assert_eq!(eight_bit.decode, 2_000_000 * 11);
+        assert_eq!(eight_bit.resize, png.resize);
     }
 
     #[test]

@@ -1,47 +1,18 @@
 //! AVIF originals: 8- and 10-bit, with and without alpha, the module's own
 //! AVIF output read back, the size checked before decoding, damaged files.
-//! The AVIFs are made here with ravif (the encoder the engine writes AVIF
-//! with), at 8 and 10 bits.
+//! The AVIFs are made with ravif (the encoder the engine writes AVIF with),
+//! at 8 and 10 bits (`common/avif_writer.rs`).
 
 mod common;
 
+#[path = "common/avif_writer.rs"]
+mod avif_writer;
+
+use avif_writer::{avif_rgb, avif_rgba};
 use common::*;
 use image::{DynamicImage, GenericImageView, ImageBuffer, Rgb, Rgba};
 use image_engine::{ErrorKind, ImageFormat, Limits};
-use ravif::{BitDepth, Encoder, Img, RGB8, RGBA8};
-
-fn encoder(depth: BitDepth) -> Encoder<'static> {
-    Encoder::new()
-        .with_quality(95.0)
-        .with_alpha_quality(95.0)
-        .with_speed(8)
-        .with_bit_depth(depth)
-        .with_num_threads(Some(1))
-}
-
-fn avif_rgb(image: &image::RgbImage, depth: BitDepth) -> Vec<u8> {
-    let pixels: Vec<RGB8> = image
-        .pixels()
-        .map(|p| RGB8::new(p[0], p[1], p[2]))
-        .collect();
-    let (width, height) = (image.width() as usize, image.height() as usize);
-    encoder(depth)
-        .encode_rgb(Img::new(&pixels[..], width, height))
-        .expect("ravif encodes")
-        .avif_file
-}
-
-fn avif_rgba(image: &image::RgbaImage, depth: BitDepth) -> Vec<u8> {
-    let pixels: Vec<RGBA8> = image
-        .pixels()
-        .map(|p| RGBA8::new(p[0], p[1], p[2], p[3]))
-        .collect();
-    let (width, height) = (image.width() as usize, image.height() as usize);
-    encoder(depth)
-        .encode_rgba(Img::new(&pixels[..], width, height))
-        .expect("ravif encodes")
-        .avif_file
-}
+use ravif::BitDepth;
 
 /// Blocks of pure primaries, white, black and grey over a gradient: a
 /// wrong YUV matrix or range shows at once on the primaries.
@@ -151,6 +122,22 @@ fn the_modules_own_avif_output_reads_back() {
             assert_eq!(format_of(&output.bytes), format, "{name} {options}");
         }
     }
+}
+
+#[test]
+fn memory_is_planned_at_the_files_depth() {
+    // The sequence header's depth, read before decoding: an 8-bit AVIF is
+    // planned at 8 bits a sample, a 10-bit one at 16.
+    let image = test_card(640, 480);
+    let transform = image_engine::parse("width=640,format=png").expect("options");
+    let predicted = |depth| {
+        image_engine::predict_memory(&avif_rgb(&image, depth), &transform, &Limits::default())
+            .expect("predicted")
+    };
+    let (eight, ten) = (predicted(BitDepth::Eight), predicted(BitDepth::Ten));
+    // Decode: 11 against 22 bytes a pixel; resize and encode: 8-bit
+    // against 16-bit rows.
+    assert!(ten > eight + 640 * 480 * 11, "{ten} vs {eight}");
 }
 
 #[test]

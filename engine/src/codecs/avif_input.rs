@@ -41,10 +41,12 @@ pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
     let (width, height) = size(&avif, &properties)?;
     // A malformed aperture is refused here, before anything is planned.
     item(properties, (width, height))?;
-    // 10- and 12-bit AVIFs are kept at 16 bits per channel, with alpha:
-    // the widest layout, so the memory prediction never falls short.
+    // 10- and 12-bit AVIFs are kept at 16 bits per channel, 8-bit ones at
+    // 8 (the colour item's depth decides; see `decode_whole`), alpha
+    // counted either way.
+    let deep = sequence_header(&avif)?.bit_depth > 8;
     Ok(Header {
-        pixel_bytes: 8,
+        pixel_bytes: if deep { 8 } else { 4 },
         ..Header::still(width, height)
     })
 }
@@ -125,9 +127,7 @@ fn item(properties: ItemProperties, size: (u32, u32)) -> Result<PrimaryItem, Err
 /// without `ispe`, the sequence header's. A sequence header larger than
 /// `ispe` is refused here, before the decoder sees it.
 fn size(avif: &AvifData, properties: &ItemProperties) -> Result<(u32, u32), Error> {
-    let meta = avif
-        .primary_item_metadata()
-        .map_err(|err| corrupt(&format!("AV1 sequence header: {err}")))?;
+    let meta = sequence_header(avif)?;
     let coded = (meta.max_frame_width.get(), meta.max_frame_height.get());
     match properties.size {
         Some(ispe) if coded.0 > ispe.0 || coded.1 > ispe.1 => Err(corrupt(
@@ -136,6 +136,12 @@ fn size(avif: &AvifData, properties: &ItemProperties) -> Result<(u32, u32), Erro
         Some(ispe) => Ok(ispe),
         None => Ok(coded),
     }
+}
+
+/// The colour item's AV1 sequence header: size and depth, nothing decoded.
+fn sequence_header(avif: &AvifData) -> Result<avif_parse::AV1Metadata, Error> {
+    avif.primary_item_metadata()
+        .map_err(|err| corrupt(&format!("AV1 sequence header: {err}")))
 }
 
 /// A decoded frame with the container's colour code points, which win

@@ -380,16 +380,6 @@ impl Drop for Compressor {
     }
 }
 
-/// The destination of `cinfo`, which [`Compressor::start`] set.
-///
-/// # Safety
-/// `cinfo` must be a [`Compressor`]'s, whose `dest` points to its
-/// [`Destination`].
-unsafe fn destination(cinfo: &mut ffi::jpegli_compress_struct) -> &mut Destination {
-    // SAFETY: `manager` is the first field of the `repr(C)` Destination.
-    unsafe { &mut *cinfo.dest.cast::<Destination>() }
-}
-
 /// Points jpegli at the spare capacity of the output `Vec`.
 fn expose_spare(destination: &mut Destination) {
     let output = &mut destination.output;
@@ -401,16 +391,20 @@ fn expose_spare(destination: &mut Destination) {
     destination.manager.next_output_byte = spare.as_mut_ptr().cast();
 }
 
+// The three destination callbacks are only called by jpegli, on a
+// Compressor's cinfo, whose `dest` points to the `manager` that is the first
+// field of the `repr(C)` Destination: the cast back to it is sound.
+
 unsafe extern "C-unwind" fn init_destination(cinfo: &mut ffi::jpegli_compress_struct) {
-    // SAFETY: only called by jpegli on a Compressor's cinfo.
-    expose_spare(unsafe { destination(cinfo) });
+    // SAFETY: see above.
+    expose_spare(unsafe { &mut *cinfo.dest.cast::<Destination>() });
 }
 
 unsafe extern "C-unwind" fn empty_output_buffer(
     cinfo: &mut ffi::jpegli_compress_struct,
 ) -> ffi::boolean {
-    // SAFETY: only called by jpegli on a Compressor's cinfo.
-    let destination = unsafe { destination(cinfo) };
+    // SAFETY: see init_destination.
+    let destination = unsafe { &mut *cinfo.dest.cast::<Destination>() };
     // libjpeg calls this when the whole buffer it was given is written.
     let written = destination.output.capacity();
     // SAFETY: jpegli wrote every byte of the spare capacity it was given.
@@ -420,8 +414,8 @@ unsafe extern "C-unwind" fn empty_output_buffer(
 }
 
 unsafe extern "C-unwind" fn term_destination(cinfo: &mut ffi::jpegli_compress_struct) {
-    // SAFETY: only called by jpegli on a Compressor's cinfo.
-    let destination = unsafe { destination(cinfo) };
+    // SAFETY: see init_destination.
+    let destination = unsafe { &mut *cinfo.dest.cast::<Destination>() };
     let written = destination.output.capacity() - destination.manager.free_in_buffer;
     // SAFETY: the bytes before `next_output_byte` are written.
     unsafe { destination.output.set_len(written) };
