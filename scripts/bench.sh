@@ -25,7 +25,8 @@
 #   NO_ANIM=1   skip the animated GIF → WebP comparison with libvips
 #
 # Needs, besides the build's own packages (scripts/setup.sh): python3;
-# for the libvips column libvips-dev and pyvips (`pip install pyvips`); for
+# for the libvips column libvips-dev and pyvips (`pip install pyvips`), and
+# for the SSIMULACRA2 columns of the bytes table `pip install ssimulacra2`; for
 # the floor a C compiler and libturbojpeg0-dev; for image_filter libgd-dev;
 # for the event-loop test wrk. Whatever is missing is skipped with a note.
 set -euo pipefail
