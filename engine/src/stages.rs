@@ -62,20 +62,7 @@ pub fn encode_jpegli(
     quality: u8,
     tuning: &JpegliTuning,
 ) -> Result<Vec<u8>, Error> {
-    let layout = match image {
-        DynamicImage::ImageLuma8(_) => codecs::JpegLayout::Grey,
-        DynamicImage::ImageRgb8(_) => codecs::JpegLayout::Rgb,
-        _ => return Err(Error::new(crate::ErrorKind::Internal, "grey or RGB only")),
-    };
-    codecs::encode_jpegli_tuned(
-        image.as_bytes(),
-        image.width(),
-        image.height(),
-        layout,
-        quality,
-        tuning,
-        &|| Ok(()),
-    )
+    codecs::encode_jpegli_tuned(image, quality, tuning)
 }
 
 /// `trim=border`: the region inside a uniform border, as

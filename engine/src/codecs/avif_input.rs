@@ -38,13 +38,14 @@ pub(super) fn looks_like(bytes: &[u8]) -> bool {
 pub(super) fn header(bytes: &[u8]) -> Result<Header, Error> {
     let avif = parse(bytes)?;
     let properties = properties(bytes)?;
-    let (width, height) = size(&avif, &properties)?;
+    let sequence = sequence_header(&avif)?;
+    let (width, height) = size(&sequence, &properties)?;
     // A malformed aperture is refused here, before anything is planned.
     item(properties, (width, height))?;
     // 10- and 12-bit AVIFs are kept at 16 bits per channel, 8-bit ones at
     // 8 (the colour item's depth decides; see `decode_whole`), alpha
     // counted either way.
-    let deep = sequence_header(&avif)?.bit_depth > 8;
+    let deep = sequence.bit_depth > 8;
     Ok(Header {
         pixel_bytes: if deep { 8 } else { 4 },
         ..Header::still(width, height)
@@ -61,7 +62,7 @@ pub(crate) struct Avif {
 pub(super) fn open(bytes: &[u8]) -> Result<Avif, Error> {
     let data = parse(bytes)?;
     let properties = properties(bytes)?;
-    let size = size(&data, &properties)?;
+    let size = size(&sequence_header(&data)?, &properties)?;
     let item = item(properties, size)?;
     Ok(Avif { data, item })
 }
@@ -126,9 +127,14 @@ fn item(properties: ItemProperties, size: (u32, u32)) -> Result<PrimaryItem, Err
 /// The primary image's size: `ispe`'s, which the AV1 frame must match;
 /// without `ispe`, the sequence header's. A sequence header larger than
 /// `ispe` is refused here, before the decoder sees it.
-fn size(avif: &AvifData, properties: &ItemProperties) -> Result<(u32, u32), Error> {
-    let meta = sequence_header(avif)?;
-    let coded = (meta.max_frame_width.get(), meta.max_frame_height.get());
+fn size(
+    sequence: &avif_parse::AV1Metadata,
+    properties: &ItemProperties,
+) -> Result<(u32, u32), Error> {
+    let coded = (
+        sequence.max_frame_width.get(),
+        sequence.max_frame_height.get(),
+    );
     match properties.size {
         Some(ispe) if coded.0 > ispe.0 || coded.1 > ispe.1 => Err(corrupt(
             "the AV1 sequence header is larger than the image's ispe",

@@ -106,16 +106,32 @@ pub(super) fn encode_with(
     fast: bool,
     check: &dyn Fn() -> Result<(), Error>,
 ) -> Result<Vec<u8>, Error> {
-    let layout = match image {
-        DynamicImage::ImageLuma8(_) => Layout::Grey,
-        DynamicImage::ImageRgb8(_) => Layout::Rgb,
-        _ => return Err(internal("JPEG encoding needs an opaque 8-bit image")),
-    };
+    let layout = layout(image)?;
     let (pixels, width, height) = (image.as_bytes(), image.width(), image.height());
     if fast {
         turbo::encode_with(pixels, width, height, layout, quality, progressive)
     } else {
         jpegli::encode(pixels, width, height, layout, quality, progressive, check)
+    }
+}
+
+/// jpegli with any [`jpegli::Tuning`] (`stages::encode_jpegli`).
+pub(crate) fn encode_tuned(
+    image: &DynamicImage,
+    quality: u8,
+    tuning: &jpegli::Tuning,
+) -> Result<Vec<u8>, Error> {
+    let layout = layout(image)?;
+    let (pixels, width, height) = (image.as_bytes(), image.width(), image.height());
+    jpegli::encode_tuned(pixels, width, height, layout, quality, tuning, &|| Ok(()))
+}
+
+/// The encoders' layout of an opaque 8-bit image.
+fn layout(image: &DynamicImage) -> Result<Layout, Error> {
+    match image {
+        DynamicImage::ImageLuma8(_) => Ok(Layout::Grey),
+        DynamicImage::ImageRgb8(_) => Ok(Layout::Rgb),
+        _ => Err(internal("JPEG encoding needs an opaque 8-bit image")),
     }
 }
 

@@ -471,6 +471,18 @@ mod tests {
         image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg).expect("decodes")
     }
 
+    /// Mean absolute difference of a JPEG's decoded RGB from `original`.
+    fn mean_error(jpeg: &[u8], original: &[u8]) -> f64 {
+        let decoded = decode(jpeg).to_rgb8();
+        let sum: u64 = decoded
+            .as_raw()
+            .iter()
+            .zip(original)
+            .map(|(a, b)| u64::from(a.abs_diff(*b)))
+            .sum();
+        sum as f64 / original.len() as f64
+    }
+
     /// The first component's sampling factors in the frame header.
     fn luma_factors(jpeg: &[u8]) -> u8 {
         let sof = jpeg
@@ -498,20 +510,10 @@ mod tests {
             assert!(jpeg.windows(2).any(|w| w == [0xFF, sof]), "{progressive}");
             // As faithful as libjpeg-turbo at the same quality, give or
             // take (the two scales are not the same).
-            let error = |image: &image::DynamicImage| {
-                image
-                    .to_rgb8()
-                    .as_raw()
-                    .iter()
-                    .zip(&rgb)
-                    .map(|(a, b)| u64::from(a.abs_diff(*b)))
-                    .sum::<u64>() as f64
-                    / rgb.len() as f64
-            };
             let turbo =
                 super::super::turbo::encode_with(&rgb, width, height, Layout::Rgb, 80, true)
                     .expect("libjpeg-turbo");
-            let (ours, theirs) = (error(&image), error(&decode(&turbo)));
+            let (ours, theirs) = (mean_error(&jpeg, &rgb), mean_error(&turbo, &rgb));
             assert!(
                 ours < theirs * 1.5,
                 "mean error {ours}, libjpeg-turbo's {theirs}"
@@ -590,16 +592,7 @@ mod tests {
         // need fewer bytes. Error is the mean absolute difference.
         let (width, height) = (256, 192);
         let rgb = card(width, height);
-        let error = |jpeg: &[u8]| {
-            let decoded = decode(jpeg).to_rgb8();
-            let sum: u64 = decoded
-                .as_raw()
-                .iter()
-                .zip(&rgb)
-                .map(|(a, b)| u64::from(a.abs_diff(*b)))
-                .sum();
-            sum as f64 / rgb.len() as f64
-        };
+        let error = |jpeg: &[u8]| mean_error(jpeg, &rgb);
         let turbo = super::super::turbo::encode_with(&rgb, width, height, Layout::Rgb, 80, true)
             .expect("libjpeg-turbo");
         let target = error(&turbo);
@@ -631,14 +624,7 @@ mod tests {
             .collect();
         let jpeg = encode(&noise, width, height, Layout::Rgb, 100, true, &go_on).expect("encodes");
         assert!(jpeg.len() > noise.len() / 4, "{} bytes", jpeg.len());
-        let decoded = decode(&jpeg).to_rgb8();
-        let error = decoded
-            .as_raw()
-            .iter()
-            .zip(&noise)
-            .map(|(a, b)| u64::from(a.abs_diff(*b)))
-            .sum::<u64>() as f64
-            / noise.len() as f64;
+        let error = mean_error(&jpeg, &noise);
         assert!(error < 3.0, "mean error {error}");
     }
 

@@ -186,9 +186,8 @@ pub(crate) fn default_jpeg_working_set(width: u32, height: u32, channels: u64, q
 }
 
 /// The default JPEG encoder with any tuning (`stages::encode_jpegli`).
-pub(crate) use jpegli::encode_tuned as encode_jpegli_tuned;
+pub(crate) use jpeg::encode_tuned as encode_jpegli_tuned;
 pub use jpegli::Tuning as JpegliTuning;
-pub(crate) use turbo::Layout as JpegLayout;
 
 /// The longest side each format can store. Only reachable when a location
 /// raises `image_max_side` above these.
